@@ -1,0 +1,108 @@
+//! `exp` on one vector: two-step (Cody-Waite) range reduction and a degree-5
+//! polynomial, "rr2_p5" in XNNPACK's naming.
+//!
+//! `exp(x) = 2^n * exp(t)` with `n = round(x / ln 2)` and `t = x - n ln 2` in
+//! `[-ln 2 / 2, ln 2 / 2]`. `n` is rounded by adding a "magic bias"
+//! (`1.5 * 2^23 + 127`), which leaves `n + 127` in the low mantissa bits, so a
+//! shift by 23 builds `2^n` without a float-to-int conversion. `ln 2` is split
+//! into a high part with trailing zero bits (so `n * LN2_HI` is exact) and a
+//! low part. `exp(t) ~ 1 + t * (c1 + t * (c2 + t * (c3 + t * (c4 + t * c5))))`.
+//!
+//! Two polynomials share that reduction:
+//! - `exp_nonpositive` (softmax, `x - max <= 0`): XNNPACK's degree-5 minimax,
+//!   `src/math/f32-expminus-scalar-rr2-p5.c`
+//!   (`xnn_math_f32_expminus__scalar_rr2_p5`); about 2 ulp, far inside
+//!   softmax's 2e-6 budget, and the cheapest.
+//! - `exp` (the public element-wise exp, bound 2 ulp): SLEEF's `xexpf`
+//!   polynomial (`src/libm/sleefsimdsp.c`, its 1.0-ulp `expf`):
+//!   `exp(t) ~ 1 + t + t^2 * u(t)`, degree 7 in all; the scale is applied as
+//!   `fma(t + t^2 u, 2^n, 2^n)`, one rounding.
+//!
+//! The bit patterns below are the published hex floats exactly; the overflow
+//! cutoff is from XNNPACK's `src/math/f32-exp-avx2-rr2-p5.c`.
+
+use crate::lanes::Lanes;
+
+/// `0x1.715476p+0`, log2(e).
+const LOG2E: f32 = f32::from_bits(0x3FB8_AA3B);
+/// `0x1.8000FEp23`: ulp 1, and `== 127 mod 2^22`, so the low bits hold `n + 127`.
+const MAGIC_BIAS: f32 = f32::from_bits(0x4B40_007F);
+/// `-0x1.62E400p-1`: -ln 2, high part (its low bits are zero).
+const MINUS_LN2_HI: f32 = f32::from_bits(0xBF31_7200);
+/// `-0x1.7F7D1Cp-20`: -ln 2, low part.
+const MINUS_LN2_LO: f32 = f32::from_bits(0xB5BF_BE8E);
+const C5: f32 = f32::from_bits(0x3C07_CFCE); // 0x1.0F9F9Cp-7
+const C4: f32 = f32::from_bits(0x3D2B_9D0D); // 0x1.573A1Ap-5
+const C3: f32 = f32::from_bits(0x3E2A_AD40); // 0x1.555A80p-3
+const C2: f32 = f32::from_bits(0x3EFF_FEE3); // 0x1.FFFDC6p-2
+const C1: f32 = f32::from_bits(0x3F7F_FFFB); // 0x1.FFFFF6p-1
+// SLEEF xexpf: u(t) = 1/2 + t/6 + ..., coefficients as SLEEF writes them
+// (each rounds to the f32 SLEEF uses; kept verbatim so they can be checked).
+const U0: f32 = 0.5;
+#[allow(clippy::excessive_precision)]
+const U1: f32 = 0.166_666_671_633_720_397_949_219;
+#[allow(clippy::excessive_precision)]
+const U2: f32 = 0.041_666_485_369_205_474_853_515_6;
+#[allow(clippy::excessive_precision)]
+const U3: f32 = 0.008_333_360_776_305_198_669_433_59;
+#[allow(clippy::excessive_precision)]
+const U4: f32 = 0.001_393_043_552_525_341_510_772_71;
+#[allow(clippy::excessive_precision)]
+const U5: f32 = 0.000_198_527_617_612_853_646_278_381;
+/// `-0x1.5D589Ep6`: below this `exp(x)` is subnormal; the result is flushed to 0.
+pub(crate) const DENORM_CUTOFF: f32 = f32::from_bits(0xC2AE_AC4F);
+/// `0x1.62E42Ep6`: the largest x whose `exp(x)` is finite.
+pub(crate) const INF_CUTOFF: f32 = f32::from_bits(0x42B1_7217);
+
+/// `exp(t) - 1 = t * p(t)`: returns `s * exp(t) = s + (t * s) * p(t)`.
+#[inline(always)]
+fn scaled_poly<L: Lanes>(l: L, t: L::V, s: L::V) -> L::V {
+    let mut p = l.mul_add(l.splat(C5), t, l.splat(C4));
+    p = l.mul_add(p, t, l.splat(C3));
+    p = l.mul_add(p, t, l.splat(C2));
+    p = l.mul_add(p, t, l.splat(C1));
+    l.mul_add(l.mul(t, s), p, s)
+}
+
+/// `t = x - n ln 2` in two steps; `n` is the float `vn - MAGIC_BIAS`.
+#[inline(always)]
+fn reduce<L: Lanes>(l: L, x: L::V, vn: L::V) -> L::V {
+    let n = l.sub(vn, l.splat(MAGIC_BIAS));
+    let t = l.mul_add(n, l.splat(MINUS_LN2_HI), x);
+    l.mul_add(n, l.splat(MINUS_LN2_LO), t)
+}
+
+/// `exp(x)` for `x <= 0` (and NaN): the softmax case, `x = input - max`.
+/// Results below `f32::MIN_POSITIVE` are 0; `exp(-inf) = 0`; NaN stays NaN.
+#[inline(always)]
+pub(crate) fn exp_nonpositive<L: Lanes>(l: L, x: L::V) -> L::V {
+    let vn = l.mul_add(x, l.splat(LOG2E), l.splat(MAGIC_BIAS));
+    let s = l.shl_exponent(vn);
+    let f = scaled_poly(l, reduce(l, x, vn), s);
+    l.select(l.lt(x, l.splat(DENORM_CUTOFF)), l.splat(0.0), f)
+}
+
+/// `exp(x)` for every x: overflow gives `+inf`, `exp(+inf) = +inf`,
+/// `exp(-inf) = 0`, NaN stays NaN, subnormal results are flushed to 0.
+///
+/// `n` reaches 128 just below the overflow cutoff, and `2^128` has no f32
+/// exponent, so for `x > 0` the scale is built as `2^(n-1)` and the result
+/// doubled (exactly).
+#[inline(always)]
+pub(crate) fn exp<L: Lanes>(l: L, x: L::V) -> L::V {
+    let zero = l.splat(0.0);
+    let positive = l.gt(x, zero);
+    let vn = l.mul_add(x, l.splat(LOG2E), l.splat(MAGIC_BIAS));
+    let s = l.shl_exponent(l.sub(vn, l.select(positive, l.splat(1.0), zero)));
+    let t = reduce(l, x, vn);
+    let mut u = l.mul_add(l.splat(U5), t, l.splat(U4));
+    u = l.mul_add(u, t, l.splat(U3));
+    u = l.mul_add(u, t, l.splat(U2));
+    u = l.mul_add(u, t, l.splat(U1));
+    u = l.mul_add(u, t, l.splat(U0));
+    let expm1 = l.mul_add(l.mul(t, t), u, t);
+    let f = l.mul_add(expm1, s, s);
+    let f = l.add(f, l.select(positive, f, zero));
+    let f = l.select(l.lt(x, l.splat(DENORM_CUTOFF)), zero, f);
+    l.select(l.gt(x, l.splat(INF_CUTOFF)), l.splat(f32::INFINITY), f)
+}

@@ -1,0 +1,335 @@
+//! `Lanes`: the few vector operations the kernel bodies use, and their three
+//! implementations: pulp's `Simd` (Avx2, Avx512, Neon), `wide` (Portable) and
+//! plain `f32` (Scalar).
+//!
+//! Every method is `#[inline(always)]`: a body must inline completely into the
+//! `#[target_feature]` function that pulp's `vectorize` creates, or it runs as
+//! baseline code with each intrinsic behind a call.
+
+use pulp::Simd;
+
+/// One vector of `N` f32 lanes and the operations the kernels need on it.
+///
+/// A mask `M` comes from a comparison and is consumed by `select`, `or_mask`
+/// and `any`. `max` may return either operand when one is NaN; callers that
+/// must propagate NaN track it with `is_nan`.
+pub(crate) trait Lanes: Copy {
+    /// Lanes per vector.
+    const N: usize;
+    type V: Copy;
+    type M: Copy;
+
+    fn splat(self, x: f32) -> Self::V;
+    /// Reads `s[..N]`; `s` must hold at least `N` values.
+    fn load(self, s: &[f32]) -> Self::V;
+    /// Writes `s[..N]`; `s` must hold at least `N` values.
+    fn store(self, s: &mut [f32], v: Self::V);
+    /// Reads the `s.len() < N` values of `s` (masked where the ISA can); the
+    /// other lanes hold `fill`.
+    fn load_tail(self, s: &[f32], fill: f32) -> Self::V;
+    /// Writes the first `s.len() < N` lanes of `v` to `s`, nothing beyond.
+    fn store_tail(self, s: &mut [f32], v: Self::V);
+
+    fn add(self, a: Self::V, b: Self::V) -> Self::V;
+    fn sub(self, a: Self::V, b: Self::V) -> Self::V;
+    fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a * b + c`, fused where the level has FMA.
+    fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    fn max(self, a: Self::V, b: Self::V) -> Self::V;
+
+    fn lt(self, a: Self::V, b: Self::V) -> Self::M;
+    fn gt(self, a: Self::V, b: Self::V) -> Self::M;
+    fn is_nan(self, a: Self::V) -> Self::M;
+    fn or_mask(self, a: Self::M, b: Self::M) -> Self::M;
+    fn any(self, m: Self::M) -> bool;
+    /// `m ? a : b`, lane by lane.
+    fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V;
+
+    /// Reinterprets the lanes as u32, shifts them left by 23 (into the f32
+    /// exponent field) and reinterprets back.
+    fn shl_exponent(self, v: Self::V) -> Self::V;
+
+    fn reduce_sum(self, v: Self::V) -> f32;
+    fn reduce_max(self, v: Self::V) -> f32;
+}
+
+/// A pulp SIMD token as `Lanes`.
+#[derive(Clone, Copy)]
+pub(crate) struct Pulp<S>(pub S);
+
+impl<S: Simd> Lanes for Pulp<S> {
+    const N: usize = S::F32_LANES;
+    type V = S::f32s;
+    type M = S::m32s;
+
+    #[inline(always)]
+    fn splat(self, x: f32) -> Self::V {
+        self.0.splat_f32s(x)
+    }
+    #[inline(always)]
+    fn load(self, s: &[f32]) -> Self::V {
+        bytemuck::pod_read_unaligned(bytemuck::cast_slice(&s[..Self::N]))
+    }
+    #[inline(always)]
+    fn store(self, s: &mut [f32], v: Self::V) {
+        let s: &mut [f32] = &mut s[..Self::N];
+        bytemuck::cast_slice_mut::<f32, u8>(s).copy_from_slice(bytemuck::bytes_of(&v));
+    }
+    #[inline(always)]
+    fn load_tail(self, s: &[f32], fill: f32) -> Self::V {
+        let mask = self.0.mask_between_m32s(0, s.len() as u32).mask();
+        self.0
+            .select_f32s(mask, self.0.partial_load_f32s(s), self.0.splat_f32s(fill))
+    }
+    #[inline(always)]
+    fn store_tail(self, s: &mut [f32], v: Self::V) {
+        self.0.partial_store_f32s(s, v)
+    }
+    #[inline(always)]
+    fn add(self, a: Self::V, b: Self::V) -> Self::V {
+        self.0.add_f32s(a, b)
+    }
+    #[inline(always)]
+    fn sub(self, a: Self::V, b: Self::V) -> Self::V {
+        self.0.sub_f32s(a, b)
+    }
+    #[inline(always)]
+    fn mul(self, a: Self::V, b: Self::V) -> Self::V {
+        self.0.mul_f32s(a, b)
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V {
+        self.0.mul_add_e_f32s(a, b, c)
+    }
+    #[inline(always)]
+    fn max(self, a: Self::V, b: Self::V) -> Self::V {
+        self.0.max_f32s(a, b)
+    }
+    #[inline(always)]
+    fn lt(self, a: Self::V, b: Self::V) -> Self::M {
+        self.0.less_than_f32s(a, b)
+    }
+    #[inline(always)]
+    fn gt(self, a: Self::V, b: Self::V) -> Self::M {
+        self.0.greater_than_f32s(a, b)
+    }
+    #[inline(always)]
+    fn is_nan(self, a: Self::V) -> Self::M {
+        self.0.not_m32s(self.0.equal_f32s(a, a))
+    }
+    #[inline(always)]
+    fn or_mask(self, a: Self::M, b: Self::M) -> Self::M {
+        self.0.or_m32s(a, b)
+    }
+    #[inline(always)]
+    fn any(self, m: Self::M) -> bool {
+        self.0.first_true_m32s(m) < Self::N
+    }
+    #[inline(always)]
+    fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V {
+        self.0.select_f32s(m, a, b)
+    }
+    #[inline(always)]
+    fn shl_exponent(self, v: Self::V) -> Self::V {
+        let s = self.0;
+        s.transmute_f32s_u32s(s.wrapping_dyn_shl_u32s(s.transmute_u32s_f32s(v), s.splat_u32s(23)))
+    }
+    #[inline(always)]
+    fn reduce_sum(self, v: Self::V) -> f32 {
+        self.0.reduce_sum_f32s(v)
+    }
+    #[inline(always)]
+    fn reduce_max(self, v: Self::V) -> f32 {
+        self.0.reduce_max_f32s(v)
+    }
+}
+
+/// `wide::f32x8` at the target's baseline (two SSE2 registers on x86-64,
+/// two NEON registers on aarch64).
+#[derive(Clone, Copy)]
+pub(crate) struct Wide;
+
+impl Lanes for Wide {
+    const N: usize = 8;
+    type V = wide::f32x8;
+    type M = wide::f32x8;
+
+    #[inline(always)]
+    fn splat(self, x: f32) -> Self::V {
+        wide::f32x8::splat(x)
+    }
+    #[inline(always)]
+    fn load(self, s: &[f32]) -> Self::V {
+        let a: [f32; 8] = s[..8].try_into().unwrap();
+        wide::f32x8::from(a)
+    }
+    #[inline(always)]
+    fn store(self, s: &mut [f32], v: Self::V) {
+        s[..8].copy_from_slice(&v.to_array());
+    }
+    #[inline(always)]
+    fn load_tail(self, s: &[f32], fill: f32) -> Self::V {
+        let mut a = [fill; 8];
+        a[..s.len()].copy_from_slice(s);
+        wide::f32x8::from(a)
+    }
+    #[inline(always)]
+    fn store_tail(self, s: &mut [f32], v: Self::V) {
+        let n = s.len();
+        s.copy_from_slice(&v.to_array()[..n]);
+    }
+    #[inline(always)]
+    fn add(self, a: Self::V, b: Self::V) -> Self::V {
+        a + b
+    }
+    #[inline(always)]
+    fn sub(self, a: Self::V, b: Self::V) -> Self::V {
+        a - b
+    }
+    #[inline(always)]
+    fn mul(self, a: Self::V, b: Self::V) -> Self::V {
+        a * b
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V {
+        a.mul_add(b, c)
+    }
+    #[inline(always)]
+    fn max(self, a: Self::V, b: Self::V) -> Self::V {
+        a.fast_max(b)
+    }
+    #[inline(always)]
+    fn lt(self, a: Self::V, b: Self::V) -> Self::M {
+        a.simd_lt(b)
+    }
+    #[inline(always)]
+    fn gt(self, a: Self::V, b: Self::V) -> Self::M {
+        a.simd_gt(b)
+    }
+    #[inline(always)]
+    fn is_nan(self, a: Self::V) -> Self::M {
+        a.is_nan()
+    }
+    #[inline(always)]
+    fn or_mask(self, a: Self::M, b: Self::M) -> Self::M {
+        a | b
+    }
+    #[inline(always)]
+    fn any(self, m: Self::M) -> bool {
+        m.any()
+    }
+    #[inline(always)]
+    fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V {
+        wide::Select::select(m, a, b)
+    }
+    #[inline(always)]
+    fn shl_exponent(self, v: Self::V) -> Self::V {
+        let bits: wide::u32x8 = bytemuck::cast(v);
+        bytemuck::cast(bits << 23)
+    }
+    #[inline(always)]
+    fn reduce_sum(self, v: Self::V) -> f32 {
+        v.reduce_add()
+    }
+    #[inline(always)]
+    fn reduce_max(self, v: Self::V) -> f32 {
+        let a = v.to_array();
+        let lo = [
+            a[0].max(a[4]),
+            a[1].max(a[5]),
+            a[2].max(a[6]),
+            a[3].max(a[7]),
+        ];
+        lo[0].max(lo[2]).max(lo[1].max(lo[3]))
+    }
+}
+
+/// One plain `f32`: the Scalar level. `mul_add` is unfused (`f32::mul_add`
+/// without hardware FMA is a slow library call).
+#[derive(Clone, Copy)]
+pub(crate) struct One;
+
+impl Lanes for One {
+    const N: usize = 1;
+    type V = f32;
+    type M = bool;
+
+    #[inline(always)]
+    fn splat(self, x: f32) -> f32 {
+        x
+    }
+    #[inline(always)]
+    fn load(self, s: &[f32]) -> f32 {
+        s[0]
+    }
+    #[inline(always)]
+    fn store(self, s: &mut [f32], v: f32) {
+        s[0] = v;
+    }
+    #[inline(always)]
+    fn load_tail(self, s: &[f32], fill: f32) -> f32 {
+        s.first().copied().unwrap_or(fill)
+    }
+    #[inline(always)]
+    fn store_tail(self, s: &mut [f32], v: f32) {
+        if let Some(y) = s.first_mut() {
+            *y = v;
+        }
+    }
+    #[inline(always)]
+    fn add(self, a: f32, b: f32) -> f32 {
+        a + b
+    }
+    #[inline(always)]
+    fn sub(self, a: f32, b: f32) -> f32 {
+        a - b
+    }
+    #[inline(always)]
+    fn mul(self, a: f32, b: f32) -> f32 {
+        a * b
+    }
+    #[inline(always)]
+    fn mul_add(self, a: f32, b: f32, c: f32) -> f32 {
+        a * b + c
+    }
+    #[inline(always)]
+    fn max(self, a: f32, b: f32) -> f32 {
+        if a > b { a } else { b }
+    }
+    #[inline(always)]
+    fn lt(self, a: f32, b: f32) -> bool {
+        a < b
+    }
+    #[inline(always)]
+    fn gt(self, a: f32, b: f32) -> bool {
+        a > b
+    }
+    #[inline(always)]
+    fn is_nan(self, a: f32) -> bool {
+        a.is_nan()
+    }
+    #[inline(always)]
+    fn or_mask(self, a: bool, b: bool) -> bool {
+        a | b
+    }
+    #[inline(always)]
+    fn any(self, m: bool) -> bool {
+        m
+    }
+    #[inline(always)]
+    fn select(self, m: bool, a: f32, b: f32) -> f32 {
+        if m { a } else { b }
+    }
+    #[inline(always)]
+    fn shl_exponent(self, v: f32) -> f32 {
+        f32::from_bits(v.to_bits() << 23)
+    }
+    #[inline(always)]
+    fn reduce_sum(self, v: f32) -> f32 {
+        v
+    }
+    #[inline(always)]
+    fn reduce_max(self, v: f32) -> f32 {
+        v
+    }
+}

@@ -1,0 +1,138 @@
+//! `Level`: which implementation runs. The SIMD variants hold a pulp token,
+//! which exists only when the running CPU has the instructions (or was made
+//! with `unsafe`), so safe code cannot run a kernel the CPU lacks.
+
+use core::marker::PhantomData;
+
+use crate::lanes::{Lanes, One, Pulp, Wide};
+use crate::pass::InOut;
+use crate::row;
+
+/// An implementation level, holding the proof that this CPU can run it.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum Level {
+    /// Plain `f32` loops, one lane: the same algorithms, no SIMD.
+    Scalar,
+    /// `wide::f32x8` compiled for the target's baseline (SSE2 on x86-64,
+    /// NEON on aarch64).
+    Portable,
+    /// AVX2 + FMA (x86-64-v3), 8 lanes.
+    #[cfg(target_arch = "x86_64")]
+    Avx2(pulp::x86::V3),
+    /// AVX-512 F/BW/CD/DQ/VL (x86-64-v4), 16 lanes.
+    #[cfg(target_arch = "x86_64")]
+    Avx512(pulp::x86::V4),
+    /// Advanced SIMD, 4 lanes.
+    #[cfg(target_arch = "aarch64")]
+    Neon(pulp::aarch64::Neon),
+}
+
+impl Level {
+    /// `Avx2` when this CPU has AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    pub fn avx2() -> Option<Self> {
+        pulp::x86::V3::try_new().map(Level::Avx2)
+    }
+
+    /// `Avx512` when this CPU has AVX-512 F/BW/CD/DQ/VL.
+    #[cfg(target_arch = "x86_64")]
+    pub fn avx512() -> Option<Self> {
+        pulp::x86::V4::try_new().map(Level::Avx512)
+    }
+
+    /// `Neon` when this CPU has Advanced SIMD.
+    #[cfg(target_arch = "aarch64")]
+    pub fn neon() -> Option<Self> {
+        pulp::aarch64::Neon::try_new().map(Level::Neon)
+    }
+
+    /// f32 lanes per vector.
+    pub fn lanes(self) -> usize {
+        struct Lanes_;
+        impl Kernel for Lanes_ {
+            type Output = usize;
+            #[inline(always)]
+            fn run<L: Lanes>(self, _: L) -> usize {
+                L::N
+            }
+        }
+        self.run(Lanes_)
+    }
+
+    /// Runs `k` with this level's `Lanes`, inside the `#[target_feature]`
+    /// function pulp makes for the SIMD levels. The only dispatch point.
+    #[inline(always)]
+    fn run<K: Kernel>(self, k: K) -> K::Output {
+        match self {
+            Level::Scalar => k.run(One),
+            Level::Portable => k.run(Wide),
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2(simd) => pulp::Simd::vectorize(simd, WithPulp(k)),
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512(simd) => pulp::Simd::vectorize(simd, WithPulp(k)),
+            #[cfg(target_arch = "aarch64")]
+            Level::Neon(simd) => pulp::Simd::vectorize(simd, WithPulp(k)),
+        }
+    }
+}
+
+/// A body generic over `Lanes`.
+trait Kernel {
+    type Output;
+    fn run<L: Lanes>(self, l: L) -> Self::Output;
+}
+
+/// A `Kernel` as pulp's `WithSimd`.
+struct WithPulp<K>(K);
+
+impl<K: Kernel> pulp::WithSimd for WithPulp<K> {
+    type Output = K::Output;
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) -> K::Output {
+        self.0.run(Pulp(simd))
+    }
+}
+
+/// Defines one `Level` method per body: a `Kernel` that carries the
+/// arguments, run through `Level::run`.
+macro_rules! kernels {
+    ($(
+        $(#[$doc:meta])*
+        fn $method:ident($($arg:ident: $ty:ty),*) -> $out:ty = $body:path;
+    )*) => {
+        impl Level {
+            $(
+                $(#[$doc])*
+                #[inline]
+                pub fn $method<'a>(self, $($arg: $ty),*) -> $out {
+                    struct K<'a>($($ty,)* PhantomData<&'a ()>);
+                    impl<'a> Kernel for K<'a> {
+                        type Output = $out;
+                        #[inline(always)]
+                        fn run<L: Lanes>(self, l: L) -> $out {
+                            let K($($arg,)* _) = self;
+                            $body(l, $($arg),*)
+                        }
+                    }
+                    self.run(K($($arg,)* PhantomData))
+                }
+            )*
+        }
+    };
+}
+
+kernels! {
+    /// Largest value of `x`; NaN if any is NaN; `-inf` when `x` is empty.
+    fn max(x: &'a [f32]) -> f32 = row::max;
+    /// Sum of `x` (f32 blocks added in f64); 0 when empty.
+    fn sum(x: &'a [f32]) -> f32 = row::sum;
+    /// Index of the first maximum, or of the first NaN; `None` when empty.
+    fn argmax(x: &'a [f32]) -> Option<usize> = row::argmax;
+    /// `exp` element-wise: at most 2 ulp where the result is normal.
+    fn exp(io: InOut<'a>) -> () = row::exp_row;
+    /// Softmax of one row.
+    fn softmax(io: InOut<'a>) -> () = row::softmax;
+    /// Log-softmax of one row.
+    fn log_softmax(io: InOut<'a>) -> () = row::log_softmax;
+}

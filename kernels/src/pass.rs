@@ -1,0 +1,151 @@
+//! One pass over a row: blocks of vectors, a masked tail, and where the
+//! results go (`InOut`).
+
+use crate::lanes::Lanes;
+
+/// Vectors per block. Sums are formed per block in f32 lanes and added up in
+/// f64 across blocks, so no f32 accumulator ever adds more than
+/// `BLOCK_VECTORS / 4` values (4 accumulators) or `BLOCK_VECTORS` (1).
+pub(crate) const BLOCK_VECTORS: usize = 64;
+
+/// Elements per block at level `L`: 64 (Scalar) to 1024 (Avx512).
+#[inline(always)]
+pub(crate) const fn block_len<L: Lanes>() -> usize {
+    BLOCK_VECTORS * L::N
+}
+
+/// Where an element-wise pass reads and writes: from `x` into `y` (same
+/// length), or in place.
+#[derive(Debug)]
+pub enum InOut<'a> {
+    /// Read the first slice, write the second; they have the same length.
+    Split(&'a [f32], &'a mut [f32]),
+    /// Read and write the same slice.
+    InPlace(&'a mut [f32]),
+}
+
+impl<'a> InOut<'a> {
+    /// Pairs `x` and `y`.
+    ///
+    /// # Panics
+    /// If their lengths differ (the safe API checks this first and returns an
+    /// error instead).
+    #[inline]
+    pub fn split(x: &'a [f32], y: &'a mut [f32]) -> Self {
+        assert_eq!(x.len(), y.len(), "x.len() != y.len()");
+        InOut::Split(x, y)
+    }
+
+    /// The values read.
+    #[inline(always)]
+    pub fn input(&self) -> &[f32] {
+        match self {
+            InOut::Split(x, _) => x,
+            InOut::InPlace(xy) => xy,
+        }
+    }
+
+    /// Number of elements.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.input().len()
+    }
+
+    /// True when there are no elements.
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The values written.
+    #[inline(always)]
+    pub fn output(&mut self) -> &mut [f32] {
+        match self {
+            InOut::Split(_, y) => y,
+            InOut::InPlace(xy) => xy,
+        }
+    }
+}
+
+/// An element-wise function, with a hook at the end of every block.
+pub(crate) trait Map<L: Lanes> {
+    /// What the unused lanes of the tail vector hold.
+    const FILL: f32 = 0.0;
+    fn apply(&mut self, l: L, x: L::V) -> L::V;
+    #[inline(always)]
+    fn end_block(&mut self, _l: L) {}
+}
+
+/// `y = f(x)` block by block, then `f.end_block()` after each block.
+#[inline(always)]
+pub(crate) fn map<L: Lanes, F: Map<L>>(l: L, io: &mut InOut<'_>, f: &mut F) {
+    let b = block_len::<L>();
+    match io {
+        InOut::Split(x, y) => {
+            for (xb, yb) in x.chunks(b).zip(y.chunks_mut(b)) {
+                let mut xs = xb.chunks_exact(L::N);
+                let mut ys = yb.chunks_exact_mut(L::N);
+                for (xv, yv) in (&mut xs).zip(&mut ys) {
+                    l.store(yv, f.apply(l, l.load(xv)));
+                }
+                let (xt, yt) = (xs.remainder(), ys.into_remainder());
+                if !xt.is_empty() {
+                    l.store_tail(yt, f.apply(l, l.load_tail(xt, F::FILL)));
+                }
+                f.end_block(l);
+            }
+        }
+        InOut::InPlace(xy) => {
+            for blk in xy.chunks_mut(b) {
+                let mut vs = blk.chunks_exact_mut(L::N);
+                for v in &mut vs {
+                    let r = f.apply(l, l.load(v));
+                    l.store(v, r);
+                }
+                let t = vs.into_remainder();
+                if !t.is_empty() {
+                    let r = f.apply(l, l.load_tail(t, F::FILL));
+                    l.store_tail(t, r);
+                }
+                f.end_block(l);
+            }
+        }
+    }
+}
+
+/// A reduction: an accumulator and the step that folds one vector into it.
+/// (A trait, not a closure: closures do not inherit the target features of
+/// the function they are inlined into, and must never run as baseline code.)
+pub(crate) trait Reduce<L: Lanes>: Copy {
+    type Acc: Copy;
+    /// What the unused lanes of the tail vector hold (the step's identity).
+    const FILL: f32;
+    fn init(self, l: L) -> Self::Acc;
+    fn step(self, l: L, acc: Self::Acc, x: L::V) -> Self::Acc;
+}
+
+/// Folds every vector of `x` into four independent accumulators, so that the
+/// loop is bound by loads rather than by the latency of `step`.
+#[inline(always)]
+pub(crate) fn fold4<L: Lanes, R: Reduce<L>>(l: L, x: &[f32], r: R) -> [R::Acc; 4] {
+    let mut acc = [r.init(l); 4];
+    let mut quads = x.chunks_exact(4 * L::N);
+    for q in &mut quads {
+        let (q0, rest) = q.split_at(L::N);
+        let (q1, rest) = rest.split_at(L::N);
+        let (q2, q3) = rest.split_at(L::N);
+        acc[0] = r.step(l, acc[0], l.load(q0));
+        acc[1] = r.step(l, acc[1], l.load(q1));
+        acc[2] = r.step(l, acc[2], l.load(q2));
+        acc[3] = r.step(l, acc[3], l.load(q3));
+    }
+    let mut singles = quads.remainder().chunks_exact(L::N);
+    for (k, v) in (&mut singles).enumerate() {
+        acc[k] = r.step(l, acc[k], l.load(v));
+    }
+    let tail = singles.remainder();
+    if !tail.is_empty() {
+        acc[3] = r.step(l, acc[3], l.load_tail(tail, R::FILL));
+    }
+    acc
+}

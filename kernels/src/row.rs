@@ -1,0 +1,274 @@
+//! The one-row algorithms, each written once over `Lanes`.
+
+use crate::exp::{exp, exp_nonpositive};
+use crate::lanes::Lanes;
+use crate::pass::{InOut, Map, Reduce, block_len, fold4, map};
+
+/// Elements per chunk of a row. Softmax and log-softmax form their sum per
+/// chunk and add the chunk sums in order, so a row split across threads at
+/// chunk boundaries gives the same bits as the row in one piece.
+pub const CHUNK: usize = 1 << 16;
+
+/// Running max, and whether a NaN was seen (`max` may drop NaN).
+#[derive(Clone, Copy)]
+struct MaxNan;
+
+impl<L: Lanes> Reduce<L> for MaxNan {
+    type Acc = (L::V, L::M);
+    const FILL: f32 = f32::NEG_INFINITY;
+    #[inline(always)]
+    fn init(self, l: L) -> Self::Acc {
+        let ninf = l.splat(f32::NEG_INFINITY);
+        (ninf, l.lt(ninf, ninf))
+    }
+    #[inline(always)]
+    fn step(self, l: L, (m, nan): Self::Acc, x: L::V) -> Self::Acc {
+        (l.max(m, x), l.or_mask(nan, l.is_nan(x)))
+    }
+}
+
+/// Plain sum.
+#[derive(Clone, Copy)]
+struct Add;
+
+impl<L: Lanes> Reduce<L> for Add {
+    type Acc = L::V;
+    const FILL: f32 = 0.0;
+    #[inline(always)]
+    fn init(self, l: L) -> L::V {
+        l.splat(0.0)
+    }
+    #[inline(always)]
+    fn step(self, l: L, acc: L::V, x: L::V) -> L::V {
+        l.add(acc, x)
+    }
+}
+
+/// Sum of `exp(x - max)`, for `x - max <= 0`.
+#[derive(Clone, Copy)]
+struct AddExpSub<L: Lanes>(L::V);
+
+impl<L: Lanes> Reduce<L> for AddExpSub<L> {
+    type Acc = L::V;
+    const FILL: f32 = f32::NEG_INFINITY;
+    #[inline(always)]
+    fn init(self, l: L) -> L::V {
+        l.splat(0.0)
+    }
+    #[inline(always)]
+    fn step(self, l: L, acc: L::V, x: L::V) -> L::V {
+        l.add(acc, exp_nonpositive(l, l.sub(x, self.0)))
+    }
+}
+
+#[inline(always)]
+fn add4<L: Lanes>(l: L, [a, b, c, d]: [L::V; 4]) -> f32 {
+    l.reduce_sum(l.add(l.add(a, b), l.add(c, d)))
+}
+
+/// Block sums (f32) added in f64, per chunk, chunks in order.
+#[derive(Clone, Copy, Default)]
+struct ChunkedSum {
+    total: f64,
+    chunk: f64,
+    blocks: usize,
+}
+
+impl ChunkedSum {
+    #[inline(always)]
+    fn add_block<L: Lanes>(&mut self, block_sum: f32) {
+        self.chunk += f64::from(block_sum);
+        self.blocks += 1;
+        if self.blocks == CHUNK / block_len::<L>() {
+            self.total += self.chunk;
+            self.chunk = 0.0;
+            self.blocks = 0;
+        }
+    }
+    #[inline(always)]
+    fn finish(self) -> f64 {
+        self.total + self.chunk
+    }
+}
+
+/// Max and whether `x` holds a NaN. `-inf` for an empty slice.
+#[inline(always)]
+fn max_nan<L: Lanes>(l: L, x: &[f32]) -> (f32, bool) {
+    let [a, b, c, d] = fold4(l, x, MaxNan);
+    let m = l.max(l.max(a.0, b.0), l.max(c.0, d.0));
+    let nan = l.or_mask(l.or_mask(a.1, b.1), l.or_mask(c.1, d.1));
+    (l.reduce_max(m), l.any(nan))
+}
+
+/// Largest value; NaN if any value is NaN; `-inf` when empty.
+#[inline(always)]
+pub(crate) fn max<L: Lanes>(l: L, x: &[f32]) -> f32 {
+    match max_nan(l, x) {
+        (_, true) => f32::NAN,
+        (m, false) => m,
+    }
+}
+
+/// Sum: four f32 accumulators per block, blocks added in f64.
+#[inline(always)]
+pub(crate) fn sum<L: Lanes>(l: L, x: &[f32]) -> f32 {
+    let mut total = 0.0f64;
+    for blk in x.chunks(block_len::<L>()) {
+        total += f64::from(add4(l, fold4(l, blk, Add)));
+    }
+    total as f32
+}
+
+/// Index of the first maximum, or of the first NaN; `None` when empty.
+///
+/// One pass over blocks keeps the first block whose max beats every earlier
+/// block's; that block alone is then scanned for the index.
+#[inline(always)]
+pub(crate) fn argmax<L: Lanes>(l: L, x: &[f32]) -> Option<usize> {
+    if x.is_empty() {
+        return None;
+    }
+    let b = block_len::<L>();
+    let (mut best, mut best_start) = (f32::NEG_INFINITY, 0);
+    for (i, blk) in x.chunks(b).enumerate() {
+        let (m, nan) = max_nan(l, blk);
+        if nan {
+            return blk.iter().position(|v| v.is_nan()).map(|k| i * b + k);
+        }
+        if m > best {
+            (best, best_start) = (m, i * b);
+        }
+    }
+    let blk = &x[best_start..x.len().min(best_start + b)];
+    Some(best_start + blk.iter().position(|&v| v == best).unwrap_or(0))
+}
+
+struct Exp;
+
+impl<L: Lanes> Map<L> for Exp {
+    #[inline(always)]
+    fn apply(&mut self, l: L, x: L::V) -> L::V {
+        exp(l, x)
+    }
+}
+
+/// `y = exp(x)`.
+#[inline(always)]
+pub(crate) fn exp_row<L: Lanes>(l: L, mut io: InOut<'_>) {
+    map(l, &mut io, &mut Exp);
+}
+
+/// `y = exp(x - max)`, summed as it is stored.
+struct ExpSubStore<L: Lanes> {
+    max: L::V,
+    acc: L::V,
+    sum: ChunkedSum,
+}
+
+impl<L: Lanes> Map<L> for ExpSubStore<L> {
+    const FILL: f32 = f32::NEG_INFINITY;
+    #[inline(always)]
+    fn apply(&mut self, l: L, x: L::V) -> L::V {
+        let e = exp_nonpositive(l, l.sub(x, self.max));
+        self.acc = l.add(self.acc, e);
+        e
+    }
+    #[inline(always)]
+    fn end_block(&mut self, l: L) {
+        self.sum.add_block::<L>(l.reduce_sum(self.acc));
+        self.acc = l.splat(0.0);
+    }
+}
+
+/// Pass 2 of softmax: `y = exp(x - max)`; returns the sum of `y` in f64.
+#[inline(always)]
+pub(crate) fn exp_sub_store_sum<L: Lanes>(l: L, io: &mut InOut<'_>, max: f32) -> f64 {
+    let mut f = ExpSubStore {
+        max: l.splat(max),
+        acc: l.splat(0.0),
+        sum: ChunkedSum::default(),
+    };
+    map(l, io, &mut f);
+    f.sum.finish()
+}
+
+struct Scale<L: Lanes>(L::V);
+
+impl<L: Lanes> Map<L> for Scale<L> {
+    #[inline(always)]
+    fn apply(&mut self, l: L, x: L::V) -> L::V {
+        l.mul(x, self.0)
+    }
+}
+
+/// Pass 3 of softmax: `y *= s`.
+#[inline(always)]
+pub(crate) fn scale<L: Lanes>(l: L, y: &mut [f32], s: f32) {
+    map(l, &mut InOut::InPlace(y), &mut Scale(l.splat(s)));
+}
+
+/// The factor softmax multiplies by, from the sum of `exp(x - max)`.
+#[inline(always)]
+pub(crate) fn reciprocal(sum: f64) -> f32 {
+    (1.0 / sum) as f32
+}
+
+/// `y = exp(x - max) / sum(exp(x - max))`.
+#[inline(always)]
+pub(crate) fn softmax<L: Lanes>(l: L, mut io: InOut<'_>) {
+    if io.is_empty() {
+        return;
+    }
+    let m = max(l, io.input());
+    let sum = exp_sub_store_sum(l, &mut io, m);
+    scale(l, io.output(), reciprocal(sum));
+}
+
+/// Pass 2 of log-softmax: the sum of `exp(x - max)` in f64, nothing stored.
+#[inline(always)]
+pub(crate) fn exp_sub_sum<L: Lanes>(l: L, x: &[f32], max: f32) -> f64 {
+    let mut sum = ChunkedSum::default();
+    for blk in x.chunks(block_len::<L>()) {
+        sum.add_block::<L>(add4(l, fold4(l, blk, AddExpSub(l.splat(max)))));
+    }
+    sum.finish()
+}
+
+/// `ln(sum)`, the offset log-softmax subtracts after the max.
+#[inline(always)]
+pub(crate) fn log_of_sum(sum: f64) -> f32 {
+    sum.ln() as f32
+}
+
+struct SubSub<L: Lanes> {
+    max: L::V,
+    log_sum: L::V,
+}
+
+impl<L: Lanes> Map<L> for SubSub<L> {
+    #[inline(always)]
+    fn apply(&mut self, l: L, x: L::V) -> L::V {
+        l.sub(l.sub(x, self.max), self.log_sum)
+    }
+}
+
+/// Pass 3 of log-softmax: `y = (x - max) - log_sum`, in that order.
+#[inline(always)]
+pub(crate) fn sub_max_log_sum<L: Lanes>(l: L, io: &mut InOut<'_>, max: f32, log_sum: f32) {
+    let mut f = SubSub {
+        max: l.splat(max),
+        log_sum: l.splat(log_sum),
+    };
+    map(l, io, &mut f);
+}
+
+/// `y = (x - max) - ln(sum(exp(x - max)))`.
+#[inline(always)]
+pub(crate) fn log_softmax<L: Lanes>(l: L, mut io: InOut<'_>) {
+    if io.is_empty() {
+        return;
+    }
+    let m = max(l, io.input());
+    let sum = exp_sub_sum(l, io.input(), m);
+    sub_max_log_sum(l, &mut io, m, log_of_sum(sum));
+}

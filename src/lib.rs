@@ -1,0 +1,75 @@
+//! Fast, accurate f32 softmax, log-softmax, argmax, `exp`, `max` and `sum`
+//! for inference engines: AVX-512, AVX2 and NEON kernels picked at run time,
+//! a portable and a scalar fallback, and rayon row-parallel versions over
+//! row-major matrices.
+//!
+//! ```
+//! let logits = [1.0f32, 2.0, 3.0, 4.0];
+//! let mut probs = [0.0f32; 4];
+//! softmax_simd::softmax(&logits, &mut probs).unwrap();
+//! assert_eq!(softmax_simd::argmax(&probs), Some(3));
+//! assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+//! ```
+//!
+//! [`Kernels::detect`] uses the best level this CPU has (lowered, never
+//! raised, by the environment variable `SOFTMAX_SIMD_ISA`); [`Kernels::new`]
+//! picks one and fails for a level the CPU lacks. The free functions use
+//! `Kernels::detect()`.
+//!
+//! Shapes are checked before anything is written: a call that returns an
+//! [`Error`] leaves its outputs untouched. No input value panics.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+mod isa;
+mod kernels;
+
+pub use error::Error;
+pub use isa::{ISA_ENV, Isa};
+pub use kernels::Kernels;
+
+/// [`Kernels::softmax`] at the detected level.
+pub fn softmax(x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    Kernels::detect().softmax(x, y)
+}
+
+/// [`Kernels::softmax_in_place`] at the detected level.
+pub fn softmax_in_place(x: &mut [f32]) {
+    Kernels::detect().softmax_in_place(x)
+}
+
+/// [`Kernels::log_softmax`] at the detected level.
+pub fn log_softmax(x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    Kernels::detect().log_softmax(x, y)
+}
+
+/// [`Kernels::log_softmax_in_place`] at the detected level.
+pub fn log_softmax_in_place(x: &mut [f32]) {
+    Kernels::detect().log_softmax_in_place(x)
+}
+
+/// [`Kernels::argmax`] at the detected level.
+pub fn argmax(x: &[f32]) -> Option<usize> {
+    Kernels::detect().argmax(x)
+}
+
+/// [`Kernels::max`] at the detected level.
+pub fn max(x: &[f32]) -> f32 {
+    Kernels::detect().max(x)
+}
+
+/// [`Kernels::sum`] at the detected level.
+pub fn sum(x: &[f32]) -> f32 {
+    Kernels::detect().sum(x)
+}
+
+/// [`Kernels::exp`] at the detected level.
+pub fn exp(x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    Kernels::detect().exp(x, y)
+}
+
+/// [`Kernels::exp_in_place`] at the detected level.
+pub fn exp_in_place(x: &mut [f32]) {
+    Kernels::detect().exp_in_place(x)
+}
