@@ -1,0 +1,205 @@
+//! The special-values table of DESIGN.md and the NaN rules of max and
+//! argmax, on every available level, in place and out of place.
+
+mod common;
+
+use common::*;
+use softmax_simd::Kernels;
+
+const INF: f32 = f32::INFINITY;
+const NINF: f32 = f32::NEG_INFINITY;
+
+/// Lengths that put the special value in the body and in the masked tail.
+const LENGTHS: [usize; 8] = [1, 3, 8, 17, 64, 100, 1025, 4099];
+
+fn both(k: &Kernels, x: &[f32]) -> [Vec<f32>; 4] {
+    let mut s = vec![0.5; x.len()];
+    let mut l = vec![0.5; x.len()];
+    k.softmax(x, &mut s).unwrap();
+    k.log_softmax(x, &mut l).unwrap();
+    let mut si = x.to_vec();
+    let mut li = x.to_vec();
+    k.softmax_in_place(&mut si);
+    k.log_softmax_in_place(&mut li);
+    [s, l, si, li]
+}
+
+fn all_nan(k: &Kernels, x: &[f32], why: &str) {
+    for y in both(k, x) {
+        assert!(
+            y.iter().all(|v| v.is_nan()),
+            "{}: {why}, n={}",
+            k.isa(),
+            x.len()
+        );
+    }
+}
+
+#[test]
+fn any_nan_or_plus_inf_makes_every_output_nan() {
+    let mut rng = Rng::new(10);
+    for k in levels() {
+        for n in LENGTHS {
+            for at in [0, n / 2, n - 1] {
+                for bad in [f32::NAN, -f32::NAN, INF] {
+                    let mut x = rng.logits(n, 3.0);
+                    x[at] = bad;
+                    all_nan(&k, &x, &format!("{bad} at {at}"));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_entry_minus_inf_makes_every_output_nan() {
+    for k in levels() {
+        for n in LENGTHS {
+            all_nan(&k, &vec![NINF; n], "all -inf");
+        }
+    }
+}
+
+#[test]
+fn minus_inf_entries_give_zero_and_minus_inf() {
+    for k in levels() {
+        for n in LENGTHS.into_iter().filter(|&n| n > 1) {
+            // One finite entry, the rest -inf: softmax is exactly one-hot.
+            let mut x = vec![NINF; n];
+            x[n / 2] = 3.5;
+            let [s, l, si, li] = both(&k, &x);
+            for i in 0..n {
+                let (want_s, want_l) = if i == n / 2 { (1.0, 0.0) } else { (0.0, NINF) };
+                assert_eq!((s[i], si[i]), (want_s, want_s), "{} n={n} i={i}", k.isa());
+                assert_eq!((l[i], li[i]), (want_l, want_l), "{} n={n} i={i}", k.isa());
+            }
+        }
+    }
+}
+
+#[test]
+fn empty_rows_write_nothing_and_reductions_have_their_identities() {
+    for k in levels() {
+        let mut y: [f32; 0] = [];
+        assert!(k.softmax(&[], &mut y).is_ok());
+        assert!(k.log_softmax(&[], &mut y).is_ok());
+        assert!(k.exp(&[], &mut y).is_ok());
+        k.softmax_in_place(&mut y);
+        k.log_softmax_in_place(&mut y);
+        k.exp_in_place(&mut y);
+        assert_eq!(k.max(&[]), NINF);
+        assert_eq!(k.sum(&[]).to_bits(), 0.0f32.to_bits());
+        assert_eq!(k.argmax(&[]), None);
+    }
+}
+
+#[test]
+fn max_propagates_nan_and_argmax_returns_the_first_nan() {
+    let mut rng = Rng::new(11);
+    for k in levels() {
+        for n in LENGTHS {
+            let mut x = rng.logits(n, 10.0);
+            x[n - 1] = 1e9; // the maximum, after any NaN
+            let first = n / 3;
+            x[first] = f32::NAN;
+            if first + 1 < n - 1 {
+                x[first + 1] = f32::NAN;
+            }
+            assert!(k.max(&x).is_nan(), "{} n={n}", k.isa());
+            assert_eq!(k.argmax(&x), Some(first), "{} n={n}", k.isa());
+        }
+    }
+}
+
+#[test]
+fn argmax_ties_infinities_and_signed_zeros() {
+    for k in levels() {
+        for n in LENGTHS.into_iter().filter(|&n| n >= 3) {
+            let mut x = vec![0.0f32; n];
+            x[0] = -0.0;
+            assert_eq!(k.argmax(&x), Some(0), "{}: -0.0 ties 0.0", k.isa());
+            let x = vec![NINF; n];
+            assert_eq!(k.argmax(&x), Some(0), "{}: all -inf", k.isa());
+            assert_eq!(k.max(&x), NINF);
+            let mut x = vec![1.0f32; n];
+            x[n - 1] = INF;
+            x[n - 2] = INF;
+            assert_eq!(k.argmax(&x), Some(n - 2), "{}: first +inf", k.isa());
+            assert_eq!(k.max(&x), INF);
+            let mut x = vec![-5.0f32; n];
+            x[n / 2] = 7.0;
+            x[n - 1] = 7.0;
+            assert_eq!(k.argmax(&x), Some(n / 2), "{}: first of a tie", k.isa());
+        }
+    }
+}
+
+#[test]
+fn exp_special_values() {
+    for k in levels() {
+        let x = [
+            NINF,
+            INF,
+            f32::NAN,
+            0.0,
+            -0.0,
+            89.0,
+            1e30,
+            -1e30,
+            -104.0,
+            f32::MAX,
+            f32::MIN,
+        ];
+        let mut y = [0.5; 11];
+        k.exp(&x, &mut y).unwrap();
+        assert_eq!(y[0].to_bits(), 0, "{}: exp(-inf)", k.isa());
+        assert_eq!(y[1], INF);
+        assert!(y[2].is_nan());
+        assert_eq!((y[3], y[4]), (1.0, 1.0));
+        assert_eq!((y[5], y[6], y[9]), (INF, INF, INF), "{}: overflow", k.isa());
+        assert_eq!(
+            (y[7], y[8], y[10]),
+            (0.0, 0.0, 0.0),
+            "{}: underflow",
+            k.isa()
+        );
+    }
+}
+
+#[test]
+fn extreme_finite_values_follow_f32_arithmetic() {
+    for k in levels() {
+        let [s, l, ..] = both(&k, &[f32::MAX, f32::MAX]);
+        assert_eq!(s, [0.5, 0.5]);
+        assert!((l[0] + std::f32::consts::LN_2).abs() < 1e-6);
+        // -MAX - MAX overflows to -inf in f32, as in NumPy and PyTorch.
+        let [s, l, ..] = both(&k, &[f32::MAX, -f32::MAX]);
+        assert_eq!(s, [1.0, 0.0]);
+        assert_eq!(l, [0.0, NINF]);
+    }
+}
+
+/// No input value makes any function panic: random bit patterns, NaNs,
+/// infinities and subnormals included.
+#[test]
+fn no_bit_pattern_panics() {
+    let mut rng = Rng::new(12);
+    for k in levels() {
+        for n in [1usize, 5, 16, 31, 300, 2000] {
+            for _ in 0..20 {
+                let x: Vec<f32> = (0..n)
+                    .map(|_| f32::from_bits(rng.next_u64() as u32))
+                    .collect();
+                let mut y = vec![0.0; n];
+                k.softmax(&x, &mut y).unwrap();
+                k.log_softmax(&x, &mut y).unwrap();
+                k.exp(&x, &mut y).unwrap();
+                let m = k.max(&x);
+                let i = k.argmax(&x).unwrap();
+                assert!(i < n);
+                assert!(m.is_nan() == x.iter().any(|v| v.is_nan()));
+                let _ = k.sum(&x);
+            }
+        }
+    }
+}
