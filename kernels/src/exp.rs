@@ -31,6 +31,9 @@ const MAGIC_BIAS: f32 = f32::from_bits(0x4B40_007F);
 const MINUS_LN2_HI: f32 = f32::from_bits(0xBF31_7200);
 /// `-0x1.7F7D1Cp-20`: -ln 2, low part.
 const MINUS_LN2_LO: f32 = f32::from_bits(0xB5BF_BE8E);
+/// `-0x1.62E430p-1`: -ln 2 as one f32, for the one-step reduction (XNNPACK's
+/// rr1 kernels, e.g. `f32-vsigmoid/avx512f-rr1-p5-scalef`).
+const MINUS_LN2: f32 = f32::from_bits(0xBF31_7218);
 const C5: f32 = f32::from_bits(0x3C07_CFCE); // 0x1.0F9F9Cp-7
 const C4: f32 = f32::from_bits(0x3D2B_9D0D); // 0x1.573A1Ap-5
 const C3: f32 = f32::from_bits(0x3E2A_AD40); // 0x1.555A80p-3
@@ -74,11 +77,22 @@ fn reduce<L: Lanes>(l: L, x: L::V, vn: L::V) -> L::V {
 
 /// `exp(x)` for `x <= 0` (and NaN): the softmax case, `x = input - max`.
 /// Results below `f32::MIN_POSITIVE` are 0; `exp(-inf) = 0`; NaN stays NaN.
+///
+/// With FMA the reduction is one step (rr1): `t = fma(n, -ln2, x)` is off by
+/// `|n| * 1.9e-9` (the rounding of ln 2 to f32), under 2.7e-9 per unit of
+/// `|x|`, far inside softmax's `|x - max| * 2^-23` allowance, and it saves
+/// one FMA per vector. Without FMA, `n * ln2` would round: two steps (rr2).
 #[inline(always)]
 pub(crate) fn exp_nonpositive<L: Lanes>(l: L, x: L::V) -> L::V {
     let vn = l.mul_add(x, l.splat(LOG2E), l.splat(MAGIC_BIAS));
     let s = l.shl_exponent(vn);
-    let f = scaled_poly(l, reduce(l, x, vn), s);
+    let t = if L::FMA {
+        let n = l.sub(vn, l.splat(MAGIC_BIAS));
+        l.mul_add(n, l.splat(MINUS_LN2), x)
+    } else {
+        reduce(l, x, vn)
+    };
+    let f = scaled_poly(l, t, s);
     l.select(l.lt(x, l.splat(DENORM_CUTOFF)), l.splat(0.0), f)
 }
 

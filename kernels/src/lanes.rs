@@ -16,6 +16,8 @@ use pulp::Simd;
 pub(crate) trait Lanes: Copy {
     /// Lanes per vector.
     const N: usize;
+    /// True when `mul_add` is fused (one rounding).
+    const FMA: bool;
     type V: Copy;
     type M: Copy;
 
@@ -59,6 +61,8 @@ pub(crate) struct Pulp<S>(pub S);
 
 impl<S: Simd> Lanes for Pulp<S> {
     const N: usize = S::F32_LANES;
+    // `mul_add_e` is the fused form; every pulp level used here has FMA.
+    const FMA: bool = true;
     type V = S::f32s;
     type M = S::m32s;
 
@@ -151,6 +155,8 @@ pub(crate) struct Wide;
 
 impl Lanes for Wide {
     const N: usize = 8;
+    // Fused only where the baseline has FMA (aarch64); assume not.
+    const FMA: bool = false;
     type V = wide::f32x8;
     type M = wide::f32x8;
 
@@ -251,6 +257,7 @@ pub(crate) struct One;
 
 impl Lanes for One {
     const N: usize = 1;
+    const FMA: bool = false;
     type V = f32;
     type M = bool;
 

@@ -124,6 +124,23 @@ pub(crate) trait Reduce<L: Lanes>: Copy {
     fn step(self, l: L, acc: Self::Acc, x: L::V) -> Self::Acc;
 }
 
+/// Folds every vector of `x` into one accumulator: for steps with enough work
+/// of their own (an `exp`) that the add's latency is hidden, and where four
+/// copies of the step would not fit the registers (AVX2 has 16).
+#[inline(always)]
+pub(crate) fn fold1<L: Lanes, R: Reduce<L>>(l: L, x: &[f32], r: R) -> R::Acc {
+    let mut acc = r.init(l);
+    let mut vs = x.chunks_exact(L::N);
+    for v in &mut vs {
+        acc = r.step(l, acc, l.load(v));
+    }
+    let tail = vs.remainder();
+    if !tail.is_empty() {
+        acc = r.step(l, acc, l.load_tail(tail, R::FILL));
+    }
+    acc
+}
+
 /// Folds every vector of `x` into four independent accumulators, so that the
 /// loop is bound by loads rather than by the latency of `step`.
 #[inline(always)]

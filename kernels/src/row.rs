@@ -2,7 +2,7 @@
 
 use crate::exp::{exp, exp_nonpositive};
 use crate::lanes::Lanes;
-use crate::pass::{InOut, Map, Reduce, block_len, fold4, map};
+use crate::pass::{InOut, Map, Reduce, block_len, fold1, fold4, map};
 
 /// Elements per chunk of a row. Softmax and log-softmax form their sum per
 /// chunk and add the chunk sums in order, so a row split across threads at
@@ -24,6 +24,27 @@ impl<L: Lanes> Reduce<L> for MaxNan {
     #[inline(always)]
     fn step(self, l: L, (m, nan): Self::Acc, x: L::V) -> Self::Acc {
         (l.max(m, x), l.or_mask(nan, l.is_nan(x)))
+    }
+}
+
+/// Running max that never looks for NaN: the softmax pass. On x86 (and the
+/// Scalar level) `max(x, acc)` keeps `acc` when `x` is NaN, so this is the
+/// max of the non-NaN values; on NEON NaN propagates. Either way the result
+/// does not depend on how the row is split, and a NaN input still makes
+/// every softmax output NaN (through `exp(NaN - max)` in the sum).
+#[derive(Clone, Copy)]
+struct Max;
+
+impl<L: Lanes> Reduce<L> for Max {
+    type Acc = L::V;
+    const FILL: f32 = f32::NEG_INFINITY;
+    #[inline(always)]
+    fn init(self, l: L) -> L::V {
+        l.splat(f32::NEG_INFINITY)
+    }
+    #[inline(always)]
+    fn step(self, l: L, acc: L::V, x: L::V) -> L::V {
+        l.max(x, acc)
     }
 }
 
@@ -98,6 +119,13 @@ fn max_nan<L: Lanes>(l: L, x: &[f32]) -> (f32, bool) {
     let m = l.max(l.max(a.0, b.0), l.max(c.0, d.0));
     let nan = l.or_mask(l.or_mask(a.1, b.1), l.or_mask(c.1, d.1));
     (l.reduce_max(m), l.any(nan))
+}
+
+/// The max softmax subtracts (see `Max`); `-inf` when empty.
+#[inline(always)]
+pub(crate) fn softmax_max<L: Lanes>(l: L, x: &[f32]) -> f32 {
+    let [a, b, c, d] = fold4(l, x, Max);
+    l.reduce_max(l.max(l.max(a, b), l.max(c, d)))
 }
 
 /// Largest value; NaN if any value is NaN; `-inf` when empty.
@@ -219,7 +247,7 @@ pub(crate) fn softmax<L: Lanes>(l: L, mut io: InOut<'_>) {
     if io.is_empty() {
         return;
     }
-    let m = max(l, io.input());
+    let m = softmax_max(l, io.input());
     let sum = exp_sub_store_sum(l, &mut io, m);
     scale(l, io.output(), reciprocal(sum));
 }
@@ -229,7 +257,7 @@ pub(crate) fn softmax<L: Lanes>(l: L, mut io: InOut<'_>) {
 pub(crate) fn exp_sub_sum<L: Lanes>(l: L, x: &[f32], max: f32) -> f64 {
     let mut sum = ChunkedSum::default();
     for blk in x.chunks(block_len::<L>()) {
-        sum.add_block::<L>(add4(l, fold4(l, blk, AddExpSub(l.splat(max)))));
+        sum.add_block::<L>(l.reduce_sum(fold1(l, blk, AddExpSub(l.splat(max)))));
     }
     sum.finish()
 }
@@ -268,7 +296,7 @@ pub(crate) fn log_softmax<L: Lanes>(l: L, mut io: InOut<'_>) {
     if io.is_empty() {
         return;
     }
-    let m = max(l, io.input());
+    let m = softmax_max(l, io.input());
     let sum = exp_sub_sum(l, io.input(), m);
     sub_max_log_sum(l, &mut io, m, log_of_sum(sum));
 }
