@@ -9,8 +9,6 @@ fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=RUSTFLAGS");
     println!("cargo::rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
-    // Set by .ci/run for the emulated legs; read by tests, declared here.
-    println!("cargo::rerun-if-env-changed=SOFTMAX_SIMD_EXPECT_ISA");
 
     let env = |k: &str| std::env::var(k).unwrap_or_default();
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
