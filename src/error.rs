@@ -6,7 +6,7 @@ use std::fmt;
 use crate::Isa;
 
 /// Why a call was refused. Messages name the lengths involved.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Error {
     /// The output's length differs from the input's.
@@ -35,6 +35,39 @@ pub enum Error {
         /// `x.len() / cols`.
         rows: usize,
     },
+    /// A row stride is shorter than a row.
+    StrideTooShort {
+        /// `"x_stride"` or `"y_stride"`.
+        name: &'static str,
+        /// The stride.
+        stride: usize,
+        /// `cols`.
+        cols: usize,
+    },
+    /// A slice is too short for its rows.
+    TooShort {
+        /// `"x"` or `"y"`.
+        name: &'static str,
+        /// Its length.
+        len: usize,
+        /// `(rows - 1) * stride + cols`.
+        needed: usize,
+        /// `rows`.
+        rows: usize,
+        /// `cols`.
+        cols: usize,
+        /// The stride.
+        stride: usize,
+    },
+    /// In place, input and output rows are the same rows: one stride.
+    InPlaceStrides {
+        /// The input stride.
+        x_stride: usize,
+        /// The output stride.
+        y_stride: usize,
+    },
+    /// A temperature that is not finite and positive.
+    BadTemperature(f32),
     /// This CPU cannot run the level.
     Unavailable(Isa),
     /// Not the name of a level.
@@ -60,6 +93,28 @@ impl fmt::Display for Error {
             ),
             Error::RowCountMismatch { out_len, rows } => {
                 write!(f, "out.len() = {out_len} != rows = {rows} (x.len() / cols)")
+            }
+            Error::StrideTooShort { name, stride, cols } => {
+                write!(f, "{name} = {stride} < cols = {cols}")
+            }
+            Error::TooShort {
+                name,
+                len,
+                needed,
+                rows,
+                cols,
+                stride,
+            } => write!(
+                f,
+                "{name}.len() = {len} < {needed} = (rows - 1) * stride + cols \
+                 for rows = {rows}, cols = {cols}, stride = {stride}"
+            ),
+            Error::InPlaceStrides { x_stride, y_stride } => write!(
+                f,
+                "in place needs one stride, got x_stride = {x_stride} != y_stride = {y_stride}"
+            ),
+            Error::BadTemperature(t) => {
+                write!(f, "temperature = {t}: must be finite and greater than 0")
             }
             Error::Unavailable(isa) => write!(
                 f,

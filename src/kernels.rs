@@ -4,6 +4,7 @@ use std::sync::OnceLock;
 
 use softmax_simd_kernels::{InOut, Level};
 
+use crate::batch::{self, Batch, Op, checks};
 use crate::{Error, Isa};
 
 /// The operations at one level. A level and nothing to free: `Copy`, `Send`,
@@ -51,25 +52,25 @@ impl Kernels {
     /// written for an empty row.
     pub fn softmax(&self, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
         same_len(x, y)?;
-        self.level.softmax(InOut::Split(x, y));
+        self.level.softmax(InOut::Split(x, y), None);
         Ok(())
     }
 
     /// Softmax of `x`, in place.
     pub fn softmax_in_place(&self, x: &mut [f32]) {
-        self.level.softmax(InOut::InPlace(x));
+        self.level.softmax(InOut::InPlace(x), None);
     }
 
     /// `y = log_softmax(x)`: `(x - max) - ln(sum(exp(x - max)))`.
     pub fn log_softmax(&self, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
         same_len(x, y)?;
-        self.level.log_softmax(InOut::Split(x, y));
+        self.level.log_softmax(InOut::Split(x, y), None);
         Ok(())
     }
 
     /// Log-softmax of `x`, in place.
     pub fn log_softmax_in_place(&self, x: &mut [f32]) {
-        self.level.log_softmax(InOut::InPlace(x));
+        self.level.log_softmax(InOut::InPlace(x), None);
     }
 
     /// Index of the first maximum, or of the first NaN (NumPy's rule);
@@ -100,5 +101,76 @@ impl Kernels {
     /// `exp` of `x`, in place.
     pub fn exp_in_place(&self, x: &mut [f32]) {
         self.level.exp(InOut::InPlace(x));
+    }
+
+    /// Softmax of every row of a row-major matrix of `cols` columns, rows in
+    /// parallel (in the caller's rayon pool inside `ThreadPool::install`,
+    /// else the global one). Each row's bits equal [`Kernels::softmax`]'s.
+    pub fn softmax_rows(&self, x: &[f32], y: &mut [f32], cols: usize) -> Result<(), Error> {
+        let b = Batch::contiguous(x.len(), cols)?;
+        same_len(x, y)?;
+        self.softmax_batch(x, y, &b)
+    }
+
+    /// [`Kernels::softmax_rows`] in place.
+    pub fn softmax_rows_in_place(&self, x: &mut [f32], cols: usize) -> Result<(), Error> {
+        let b = Batch::contiguous(x.len(), cols)?;
+        self.softmax_batch_in_place(x, &b)
+    }
+
+    /// Log-softmax of every row, like [`Kernels::softmax_rows`].
+    pub fn log_softmax_rows(&self, x: &[f32], y: &mut [f32], cols: usize) -> Result<(), Error> {
+        let b = Batch::contiguous(x.len(), cols)?;
+        same_len(x, y)?;
+        self.log_softmax_batch(x, y, &b)
+    }
+
+    /// [`Kernels::log_softmax_rows`] in place.
+    pub fn log_softmax_rows_in_place(&self, x: &mut [f32], cols: usize) -> Result<(), Error> {
+        let b = Batch::contiguous(x.len(), cols)?;
+        self.log_softmax_batch_in_place(x, &b)
+    }
+
+    /// `out[i]` = [`Kernels::argmax`] of row `i`; `out.len()` must be the
+    /// number of rows, `x.len() / cols`.
+    pub fn argmax_rows(&self, x: &[f32], cols: usize, out: &mut [usize]) -> Result<(), Error> {
+        let b = Batch::contiguous(x.len(), cols)?;
+        self.argmax_batch(x, &b, out)
+    }
+
+    /// Softmax of the rows a [`Batch`] describes (strides, temperature).
+    pub fn softmax_batch(&self, x: &[f32], y: &mut [f32], b: &Batch) -> Result<(), Error> {
+        checks::split(b, x, y)?;
+        batch::run(self.level, Op::Softmax, InOut::Split(x, y), b);
+        Ok(())
+    }
+
+    /// [`Kernels::softmax_batch`] in place (one stride: `x_stride == y_stride`).
+    pub fn softmax_batch_in_place(&self, x: &mut [f32], b: &Batch) -> Result<(), Error> {
+        checks::in_place(b, x)?;
+        batch::run(self.level, Op::Softmax, InOut::InPlace(x), b);
+        Ok(())
+    }
+
+    /// Log-softmax of the rows a [`Batch`] describes.
+    pub fn log_softmax_batch(&self, x: &[f32], y: &mut [f32], b: &Batch) -> Result<(), Error> {
+        checks::split(b, x, y)?;
+        batch::run(self.level, Op::LogSoftmax, InOut::Split(x, y), b);
+        Ok(())
+    }
+
+    /// [`Kernels::log_softmax_batch`] in place.
+    pub fn log_softmax_batch_in_place(&self, x: &mut [f32], b: &Batch) -> Result<(), Error> {
+        checks::in_place(b, x)?;
+        batch::run(self.level, Op::LogSoftmax, InOut::InPlace(x), b);
+        Ok(())
+    }
+
+    /// `out[i]` = argmax of row `i` of a [`Batch`] (`out.len() == rows`; the
+    /// temperature and `y_stride` play no part).
+    pub fn argmax_batch(&self, x: &[f32], b: &Batch, out: &mut [usize]) -> Result<(), Error> {
+        checks::argmax(b, x, out)?;
+        batch::argmax(self.level, x, b, out);
+        Ok(())
     }
 }

@@ -21,10 +21,12 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod batch;
 mod error;
 mod isa;
 mod kernels;
 
+pub use batch::Batch;
 pub use error::Error;
 pub use isa::{ISA_ENV, Isa};
 pub use kernels::Kernels;
@@ -72,4 +74,54 @@ pub fn exp(x: &[f32], y: &mut [f32]) -> Result<(), Error> {
 /// [`Kernels::exp_in_place`] at the detected level.
 pub fn exp_in_place(x: &mut [f32]) {
     Kernels::detect().exp_in_place(x)
+}
+
+/// [`Kernels::softmax_rows`] at the detected level.
+pub fn softmax_rows(x: &[f32], y: &mut [f32], cols: usize) -> Result<(), Error> {
+    Kernels::detect().softmax_rows(x, y, cols)
+}
+
+/// [`Kernels::softmax_rows_in_place`] at the detected level.
+pub fn softmax_rows_in_place(x: &mut [f32], cols: usize) -> Result<(), Error> {
+    Kernels::detect().softmax_rows_in_place(x, cols)
+}
+
+/// [`Kernels::log_softmax_rows`] at the detected level.
+pub fn log_softmax_rows(x: &[f32], y: &mut [f32], cols: usize) -> Result<(), Error> {
+    Kernels::detect().log_softmax_rows(x, y, cols)
+}
+
+/// [`Kernels::log_softmax_rows_in_place`] at the detected level.
+pub fn log_softmax_rows_in_place(x: &mut [f32], cols: usize) -> Result<(), Error> {
+    Kernels::detect().log_softmax_rows_in_place(x, cols)
+}
+
+/// [`Kernels::argmax_rows`] at the detected level.
+pub fn argmax_rows(x: &[f32], cols: usize, out: &mut [usize]) -> Result<(), Error> {
+    Kernels::detect().argmax_rows(x, cols, out)
+}
+
+/// [`Kernels::softmax_batch`] at the detected level.
+pub fn softmax_batch(x: &[f32], y: &mut [f32], batch: &Batch) -> Result<(), Error> {
+    Kernels::detect().softmax_batch(x, y, batch)
+}
+
+/// [`Kernels::softmax_batch_in_place`] at the detected level.
+pub fn softmax_batch_in_place(x: &mut [f32], batch: &Batch) -> Result<(), Error> {
+    Kernels::detect().softmax_batch_in_place(x, batch)
+}
+
+/// [`Kernels::log_softmax_batch`] at the detected level.
+pub fn log_softmax_batch(x: &[f32], y: &mut [f32], batch: &Batch) -> Result<(), Error> {
+    Kernels::detect().log_softmax_batch(x, y, batch)
+}
+
+/// [`Kernels::log_softmax_batch_in_place`] at the detected level.
+pub fn log_softmax_batch_in_place(x: &mut [f32], batch: &Batch) -> Result<(), Error> {
+    Kernels::detect().log_softmax_batch_in_place(x, batch)
+}
+
+/// [`Kernels::argmax_batch`] at the detected level.
+pub fn argmax_batch(x: &[f32], batch: &Batch, out: &mut [usize]) -> Result<(), Error> {
+    Kernels::detect().argmax_batch(x, batch, out)
 }

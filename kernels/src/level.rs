@@ -5,7 +5,7 @@
 use core::marker::PhantomData;
 
 use crate::lanes::{Lanes, One, Pulp, Wide};
-use crate::pass::InOut;
+use crate::pass::{InOut, Rows};
 use crate::row;
 
 /// An implementation level, holding the proof that this CPU can run it.
@@ -131,8 +131,34 @@ kernels! {
     fn argmax(x: &'a [f32]) -> Option<usize> = row::argmax;
     /// `exp` element-wise: at most 2 ulp where the result is normal.
     fn exp(io: InOut<'a>) -> () = row::exp_row;
-    /// Softmax of one row.
-    fn softmax(io: InOut<'a>) -> () = row::softmax;
-    /// Log-softmax of one row.
-    fn log_softmax(io: InOut<'a>) -> () = row::log_softmax;
+    /// Softmax of one row, of `x * inv_t` (`None`: of `x`).
+    fn softmax(io: InOut<'a>, inv_t: Option<f32>) -> () = row::softmax;
+    /// Log-softmax of one row, of `x * inv_t` (`None`: of `x`).
+    fn log_softmax(io: InOut<'a>, inv_t: Option<f32>) -> () = row::log_softmax;
+    /// Softmax of every row: one dispatch for many small rows.
+    fn softmax_rows(rows: Rows<'a>, inv_t: Option<f32>) -> () = row::softmax_rows;
+    /// Log-softmax of every row.
+    fn log_softmax_rows(rows: Rows<'a>, inv_t: Option<f32>) -> () = row::log_softmax_rows;
+    /// `out[i]` = argmax of row `i`, for `out.len()` rows of `cols` at
+    /// `stride` (0 for an empty row).
+    ///
+    /// # Panics
+    /// If `x` is shorter than `out.len()` rows need.
+    fn argmax_rows(x: &'a [f32], cols: usize, stride: usize, out: &'a mut [usize]) -> () = row::argmax_rows;
+
+    // The passes of one row, for splitting a huge row across threads at
+    // multiples of `CHUNK` (the one-row kernels add their sum per `CHUNK`,
+    // so the pieces give the same bits).
+
+    /// Softmax pass 1: the max subtracted (NaN-blind on x86, see the docs
+    /// of `softmax`); combine the max of pieces with this function again.
+    fn softmax_max(x: &'a [f32]) -> f32 = row::softmax_max;
+    /// Softmax pass 2 on a piece: `y = exp((x - max) * inv_t)`; its sum.
+    fn exp_sub_store_sum(io: InOut<'a>, max: f32, inv_t: Option<f32>) -> f64 = row::exp_sub_store_sum;
+    /// Softmax pass 3 on a piece: `y *= s`, `s = reciprocal(total)`.
+    fn scale(y: &'a mut [f32], s: f32) -> () = row::scale;
+    /// Log-softmax pass 2 on a piece: the sum of `exp((x - max) * inv_t)`.
+    fn exp_sub_sum(x: &'a [f32], max: f32, inv_t: Option<f32>) -> f64 = row::exp_sub_sum;
+    /// Log-softmax pass 3 on a piece: `y = (x - max) * inv_t - log_sum`.
+    fn sub_max_log_sum(io: InOut<'a>, max: f32, log_sum: f32, inv_t: Option<f32>) -> () = row::sub_max_log_sum;
 }

@@ -9,7 +9,7 @@
 //! use softmax_simd_kernels::{InOut, Level};
 //! let x = [1.0f32, 2.0, 3.0];
 //! let mut y = [0.0f32; 3];
-//! Level::Portable.softmax(InOut::split(&x, &mut y));
+//! Level::Portable.softmax(InOut::split(&x, &mut y), None);
 //! assert!((y.iter().sum::<f32>() - 1.0).abs() < 1e-6);
 //! ```
 #![forbid(unsafe_code)]
@@ -22,5 +22,5 @@ mod pass;
 mod row;
 
 pub use level::Level;
-pub use pass::InOut;
-pub use row::CHUNK;
+pub use pass::{InOut, Rows, rows_len};
+pub use row::{CHUNK, log_of_sum, reciprocal};

@@ -65,6 +65,79 @@ impl<'a> InOut<'a> {
             InOut::InPlace(xy) => xy,
         }
     }
+
+    /// The same slices for a shorter borrow.
+    #[inline(always)]
+    pub fn reborrow(&mut self) -> InOut<'_> {
+        match self {
+            InOut::Split(x, y) => InOut::Split(x, y),
+            InOut::InPlace(xy) => InOut::InPlace(xy),
+        }
+    }
+}
+
+/// `rows` rows of `cols` values: input row `i` starts at `i * x_stride`,
+/// output row `i` at `i * y_stride` (in place: one buffer, one stride).
+#[derive(Debug)]
+pub struct Rows<'a> {
+    io: InOut<'a>,
+    rows: usize,
+    cols: usize,
+    x_stride: usize,
+    y_stride: usize,
+}
+
+/// Elements a buffer needs for `rows` rows of `cols` at `stride`: the last
+/// row needs no padding.
+#[inline]
+pub fn rows_len(rows: usize, cols: usize, stride: usize) -> usize {
+    match rows {
+        0 => 0,
+        r => (r - 1) * stride + cols,
+    }
+}
+
+impl<'a> Rows<'a> {
+    /// The rows of `io`. In place, `y_stride` must equal `x_stride`.
+    ///
+    /// # Panics
+    /// If a stride is shorter than `cols`, a slice is shorter than
+    /// [`rows_len`], or in place with two strides. (The safe API checks all
+    /// of this first and returns an error instead.)
+    pub fn new(io: InOut<'a>, rows: usize, cols: usize, x_stride: usize, y_stride: usize) -> Self {
+        assert!(x_stride >= cols && y_stride >= cols, "stride < cols");
+        assert!(
+            io.input().len() >= rows_len(rows, cols, x_stride),
+            "x too short"
+        );
+        match &io {
+            InOut::Split(_, y) => assert!(y.len() >= rows_len(rows, cols, y_stride), "y too short"),
+            InOut::InPlace(_) => assert_eq!(x_stride, y_stride, "in place needs one stride"),
+        }
+        Rows {
+            io,
+            rows,
+            cols,
+            x_stride,
+            y_stride,
+        }
+    }
+
+    /// Number of rows.
+    #[inline(always)]
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Row `i` (< `rows`).
+    #[inline(always)]
+    pub fn row(&mut self, i: usize) -> InOut<'_> {
+        let (xs, ys, n) = (i * self.x_stride, i * self.y_stride, self.cols);
+        match &mut self.io {
+            InOut::Split(x, y) => InOut::Split(&x[xs..xs + n], &mut y[ys..ys + n]),
+            InOut::InPlace(xy) => InOut::InPlace(&mut xy[xs..xs + n]),
+        }
+    }
 }
 
 /// An element-wise function, with a hook at the end of every block.

@@ -2,7 +2,7 @@
 
 use crate::exp::{exp, exp_nonpositive};
 use crate::lanes::Lanes;
-use crate::pass::{InOut, Map, Reduce, block_len, fold1, fold4, map};
+use crate::pass::{InOut, Map, Reduce, Rows, block_len, fold1, fold4, map};
 
 /// Elements per chunk of a row. Softmax and log-softmax form their sum per
 /// chunk and add the chunk sums in order, so a row split across threads at
@@ -65,11 +65,11 @@ impl<L: Lanes> Reduce<L> for Add {
     }
 }
 
-/// Sum of `exp(x - max)`, for `x - max <= 0`.
+/// Sum of `exp(s(x - max))`, for `x - max <= 0`.
 #[derive(Clone, Copy)]
-struct AddExpSub<L: Lanes>(L::V);
+struct AddExpSub<L: Lanes, S>(L::V, S);
 
-impl<L: Lanes> Reduce<L> for AddExpSub<L> {
+impl<L: Lanes, S: Scale<L>> Reduce<L> for AddExpSub<L, S> {
     type Acc = L::V;
     const FILL: f32 = f32::NEG_INFINITY;
     #[inline(always)]
@@ -78,7 +78,7 @@ impl<L: Lanes> Reduce<L> for AddExpSub<L> {
     }
     #[inline(always)]
     fn step(self, l: L, acc: L::V, x: L::V) -> L::V {
-        l.add(acc, exp_nonpositive(l, l.sub(x, self.0)))
+        l.add(acc, exp_nonpositive(l, self.1.apply(l, l.sub(x, self.0))))
     }
 }
 
@@ -112,6 +112,50 @@ impl ChunkedSum {
     }
 }
 
+/// What softmax applies to `x - max` before `exp`: nothing, or `1 / t` for
+/// a temperature `t`. A type, so that plain softmax pays no multiply.
+pub(crate) trait Scale<L: Lanes>: Copy {
+    fn apply(self, l: L, d: L::V) -> L::V;
+}
+
+/// No temperature.
+#[derive(Clone, Copy)]
+pub(crate) struct Unit;
+
+impl<L: Lanes> Scale<L> for Unit {
+    #[inline(always)]
+    fn apply(self, _: L, d: L::V) -> L::V {
+        d
+    }
+}
+
+/// Multiply by `1 / t`.
+#[derive(Clone, Copy)]
+pub(crate) struct By<L: Lanes>(L::V);
+
+impl<L: Lanes> Scale<L> for By<L> {
+    #[inline(always)]
+    fn apply(self, l: L, d: L::V) -> L::V {
+        l.mul(d, self.0)
+    }
+}
+
+/// Runs `$body` with `$s` bound to `Unit` (no temperature) or `By(1 / t)`.
+macro_rules! with_scale {
+    ($l:expr, $inv_t:expr, |$s:ident| $body:expr) => {
+        match $inv_t {
+            None => {
+                let $s = Unit;
+                $body
+            }
+            Some(inv_t) => {
+                let $s = By($l.splat(inv_t));
+                $body
+            }
+        }
+    };
+}
+
 /// Max and whether `x` holds a NaN. `-inf` for an empty slice.
 #[inline(always)]
 fn max_nan<L: Lanes>(l: L, x: &[f32]) -> (f32, bool) {
@@ -121,11 +165,13 @@ fn max_nan<L: Lanes>(l: L, x: &[f32]) -> (f32, bool) {
     (l.reduce_max(m), l.any(nan))
 }
 
-/// The max softmax subtracts (see `Max`); `-inf` when empty.
+/// The max softmax subtracts (see `Max`); `-inf` when empty. `+ 0.0` makes
+/// a zero max `+0` whichever zero the lanes met first, so the result does not
+/// depend on how the row was grouped.
 #[inline(always)]
 pub(crate) fn softmax_max<L: Lanes>(l: L, x: &[f32]) -> f32 {
     let [a, b, c, d] = fold4(l, x, Max);
-    l.reduce_max(l.max(l.max(a, b), l.max(c, d)))
+    l.reduce_max(l.max(l.max(a, b), l.max(c, d))) + 0.0
 }
 
 /// Largest value; NaN if any value is NaN; `-inf` when empty.
@@ -186,18 +232,19 @@ pub(crate) fn exp_row<L: Lanes>(l: L, mut io: InOut<'_>) {
     map(l, &mut io, &mut Exp);
 }
 
-/// `y = exp(x - max)`, summed as it is stored.
-struct ExpSubStore<L: Lanes> {
+/// `y = exp(s(x - max))`, summed as it is stored.
+struct ExpSubStore<L: Lanes, S> {
     max: L::V,
+    scale: S,
     acc: L::V,
     sum: ChunkedSum,
 }
 
-impl<L: Lanes> Map<L> for ExpSubStore<L> {
+impl<L: Lanes, S: Scale<L>> Map<L> for ExpSubStore<L, S> {
     const FILL: f32 = f32::NEG_INFINITY;
     #[inline(always)]
     fn apply(&mut self, l: L, x: L::V) -> L::V {
-        let e = exp_nonpositive(l, l.sub(x, self.max));
+        let e = exp_nonpositive(l, self.scale.apply(l, l.sub(x, self.max)));
         self.acc = l.add(self.acc, e);
         e
     }
@@ -208,21 +255,29 @@ impl<L: Lanes> Map<L> for ExpSubStore<L> {
     }
 }
 
-/// Pass 2 of softmax: `y = exp(x - max)`; returns the sum of `y` in f64.
+/// Pass 2 of softmax: `y = exp((x - max) / t)`; returns the sum of `y` in f64.
 #[inline(always)]
-pub(crate) fn exp_sub_store_sum<L: Lanes>(l: L, io: &mut InOut<'_>, max: f32) -> f64 {
-    let mut f = ExpSubStore {
-        max: l.splat(max),
-        acc: l.splat(0.0),
-        sum: ChunkedSum::default(),
-    };
-    map(l, io, &mut f);
-    f.sum.finish()
+pub(crate) fn exp_sub_store_sum<L: Lanes>(
+    l: L,
+    mut io: InOut<'_>,
+    max: f32,
+    inv_t: Option<f32>,
+) -> f64 {
+    with_scale!(l, inv_t, |scale| {
+        let mut f = ExpSubStore {
+            max: l.splat(max),
+            scale,
+            acc: l.splat(0.0),
+            sum: ChunkedSum::default(),
+        };
+        map(l, &mut io, &mut f);
+        f.sum.finish()
+    })
 }
 
-struct Scale<L: Lanes>(L::V);
+struct MulBy<L: Lanes>(L::V);
 
-impl<L: Lanes> Map<L> for Scale<L> {
+impl<L: Lanes> Map<L> for MulBy<L> {
     #[inline(always)]
     fn apply(&mut self, l: L, x: L::V) -> L::V {
         l.mul(x, self.0)
@@ -232,71 +287,116 @@ impl<L: Lanes> Map<L> for Scale<L> {
 /// Pass 3 of softmax: `y *= s`.
 #[inline(always)]
 pub(crate) fn scale<L: Lanes>(l: L, y: &mut [f32], s: f32) {
-    map(l, &mut InOut::InPlace(y), &mut Scale(l.splat(s)));
+    map(l, &mut InOut::InPlace(y), &mut MulBy(l.splat(s)));
 }
 
 /// The factor softmax multiplies by, from the sum of `exp(x - max)`.
 #[inline(always)]
-pub(crate) fn reciprocal(sum: f64) -> f32 {
+pub fn reciprocal(sum: f64) -> f32 {
     (1.0 / sum) as f32
 }
 
-/// `y = exp(x - max) / sum(exp(x - max))`.
+/// `y = softmax(x / t)`: `exp((x - max) / t) / sum(...)`, with `inv_t = 1 / t`
+/// (`None` for `t = 1`).
 #[inline(always)]
-pub(crate) fn softmax<L: Lanes>(l: L, mut io: InOut<'_>) {
+pub(crate) fn softmax<L: Lanes>(l: L, mut io: InOut<'_>, inv_t: Option<f32>) {
     if io.is_empty() {
         return;
     }
     let m = softmax_max(l, io.input());
-    let sum = exp_sub_store_sum(l, &mut io, m);
+    let sum = exp_sub_store_sum(l, io.reborrow(), m, inv_t);
     scale(l, io.output(), reciprocal(sum));
 }
 
-/// Pass 2 of log-softmax: the sum of `exp(x - max)` in f64, nothing stored.
+/// Pass 2 of log-softmax: the sum of `exp((x - max) / t)` in f64, nothing
+/// stored.
 #[inline(always)]
-pub(crate) fn exp_sub_sum<L: Lanes>(l: L, x: &[f32], max: f32) -> f64 {
-    let mut sum = ChunkedSum::default();
-    for blk in x.chunks(block_len::<L>()) {
-        sum.add_block::<L>(l.reduce_sum(fold1(l, blk, AddExpSub(l.splat(max)))));
-    }
-    sum.finish()
+pub(crate) fn exp_sub_sum<L: Lanes>(l: L, x: &[f32], max: f32, inv_t: Option<f32>) -> f64 {
+    with_scale!(l, inv_t, |scale| {
+        let mut sum = ChunkedSum::default();
+        for blk in x.chunks(block_len::<L>()) {
+            let acc = fold1(l, blk, AddExpSub(l.splat(max), scale));
+            sum.add_block::<L>(l.reduce_sum(acc));
+        }
+        sum.finish()
+    })
 }
 
 /// `ln(sum)`, the offset log-softmax subtracts after the max.
 #[inline(always)]
-pub(crate) fn log_of_sum(sum: f64) -> f32 {
+pub fn log_of_sum(sum: f64) -> f32 {
     sum.ln() as f32
 }
 
-struct SubSub<L: Lanes> {
+struct SubSub<L: Lanes, S> {
     max: L::V,
+    scale: S,
     log_sum: L::V,
 }
 
-impl<L: Lanes> Map<L> for SubSub<L> {
+impl<L: Lanes, S: Scale<L>> Map<L> for SubSub<L, S> {
     #[inline(always)]
     fn apply(&mut self, l: L, x: L::V) -> L::V {
-        l.sub(l.sub(x, self.max), self.log_sum)
+        l.sub(self.scale.apply(l, l.sub(x, self.max)), self.log_sum)
     }
 }
 
-/// Pass 3 of log-softmax: `y = (x - max) - log_sum`, in that order.
+/// Pass 3 of log-softmax: `y = (x - max) / t - log_sum`, in that order.
 #[inline(always)]
-pub(crate) fn sub_max_log_sum<L: Lanes>(l: L, io: &mut InOut<'_>, max: f32, log_sum: f32) {
-    let mut f = SubSub {
-        max: l.splat(max),
-        log_sum: l.splat(log_sum),
-    };
-    map(l, io, &mut f);
+pub(crate) fn sub_max_log_sum<L: Lanes>(
+    l: L,
+    mut io: InOut<'_>,
+    max: f32,
+    log_sum: f32,
+    inv_t: Option<f32>,
+) {
+    with_scale!(l, inv_t, |scale| {
+        let mut f = SubSub {
+            max: l.splat(max),
+            scale,
+            log_sum: l.splat(log_sum),
+        };
+        map(l, &mut io, &mut f);
+    })
 }
 
-/// `y = (x - max) - ln(sum(exp(x - max)))`.
+/// `y = (x - max) / t - ln(sum(exp((x - max) / t)))`.
 #[inline(always)]
-pub(crate) fn log_softmax<L: Lanes>(l: L, mut io: InOut<'_>) {
+pub(crate) fn log_softmax<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>) {
     if io.is_empty() {
         return;
     }
     let m = softmax_max(l, io.input());
-    let sum = exp_sub_sum(l, io.input(), m);
-    sub_max_log_sum(l, &mut io, m, log_of_sum(sum));
+    let sum = exp_sub_sum(l, io.input(), m, inv_t);
+    sub_max_log_sum(l, io, m, log_of_sum(sum), inv_t);
+}
+
+/// Softmax of every row, at temperature `1 / inv_t`.
+#[inline(always)]
+pub(crate) fn softmax_rows<L: Lanes>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>) {
+    for i in 0..rows.rows() {
+        softmax(l, rows.row(i), inv_t);
+    }
+}
+
+/// Log-softmax of every row, at temperature `1 / inv_t`.
+#[inline(always)]
+pub(crate) fn log_softmax_rows<L: Lanes>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>) {
+    for i in 0..rows.rows() {
+        log_softmax(l, rows.row(i), inv_t);
+    }
+}
+
+/// `out[i] = argmax(row i)` for the `out.len()` rows of `cols` at `stride`.
+#[inline(always)]
+pub(crate) fn argmax_rows<L: Lanes>(
+    l: L,
+    x: &[f32],
+    cols: usize,
+    stride: usize,
+    out: &mut [usize],
+) {
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = argmax(l, &x[i * stride..i * stride + cols]).unwrap_or(0);
+    }
 }

@@ -57,31 +57,46 @@ pub fn max_f64(x: &[f32]) -> f64 {
 
 /// The f64 softmax of the f32 inputs.
 pub fn softmax_f64(x: &[f32]) -> Vec<f64> {
+    softmax_f64_t(x, 1.0)
+}
+
+/// The f64 softmax of `x / t`.
+pub fn softmax_f64_t(x: &[f32], t: f64) -> Vec<f64> {
     let m = max_f64(x);
-    let e: Vec<f64> = x.iter().map(|&v| (v as f64 - m).exp()).collect();
+    let e: Vec<f64> = x.iter().map(|&v| ((v as f64 - m) / t).exp()).collect();
     let s: f64 = e.iter().sum();
     e.iter().map(|v| v / s).collect()
 }
 
 /// The f64 log-softmax of the f32 inputs.
 pub fn log_softmax_f64(x: &[f32]) -> Vec<f64> {
+    log_softmax_f64_t(x, 1.0)
+}
+
+/// The f64 log-softmax of `x / t`.
+pub fn log_softmax_f64_t(x: &[f32], t: f64) -> Vec<f64> {
     let m = max_f64(x);
-    let s: f64 = x.iter().map(|&v| (v as f64 - m).exp()).sum();
+    let s: f64 = x.iter().map(|&v| ((v as f64 - m) / t).exp()).sum();
     let ls = s.ln();
-    x.iter().map(|&v| (v as f64 - m) - ls).collect()
+    x.iter().map(|&v| (v as f64 - m) / t - ls).collect()
 }
 
 /// How far `y` is from the softmax bound, as a fraction of it (<= 1 passes):
 /// `|y - r| <= (2e-6 + |x - max| 2^-23) r + MIN_POSITIVE`.
 pub fn softmax_excess(x: &[f32], y: &[f32]) -> f64 {
+    softmax_excess_t(x, 1.0, y)
+}
+
+/// `softmax_excess` for the softmax of `x / t` (the inputs are `x / t`).
+pub fn softmax_excess_t(x: &[f32], t: f64, y: &[f32]) -> f64 {
     let m = max_f64(x);
-    let r = softmax_f64(x);
+    let r = softmax_f64_t(x, t);
     x.iter()
         .zip(y)
         .zip(&r)
         .map(|((&xi, &yi), &ri)| {
-            let bound =
-                (2e-6 + (xi as f64 - m).abs() * 2f64.powi(-23)) * ri + f32::MIN_POSITIVE as f64;
+            let spread = ((xi as f64 - m) / t).abs();
+            let bound = (2e-6 + spread * 2f64.powi(-23)) * ri + f32::MIN_POSITIVE as f64;
             (yi as f64 - ri).abs() / bound
         })
         .fold(0.0, f64::max)
@@ -99,7 +114,12 @@ pub fn softmax_rel_error(x: &[f32], y: &[f32]) -> f64 {
 
 /// Worst `|y - r| / max(1, |r|)` of log-softmax (bound 2e-6).
 pub fn log_softmax_error(x: &[f32], y: &[f32]) -> f64 {
-    let r = log_softmax_f64(x);
+    log_softmax_error_t(x, 1.0, y)
+}
+
+/// `log_softmax_error` for the log-softmax of `x / t`.
+pub fn log_softmax_error_t(x: &[f32], t: f64, y: &[f32]) -> f64 {
+    let r = log_softmax_f64_t(x, t);
     y.iter()
         .zip(&r)
         .map(|(&yi, &ri)| (yi as f64 - ri).abs() / ri.abs().max(1.0))

@@ -1,0 +1,289 @@
+//! Batches of rows: the `Batch` description, its checks, and the rayon
+//! driver that groups rows into tasks or splits one huge row.
+
+use rayon::iter::Either;
+use rayon::prelude::*;
+use softmax_simd_kernels::{CHUNK, InOut, Level, Rows, log_of_sum, reciprocal, rows_len};
+
+use crate::Error;
+
+/// A matrix of `rows` rows of `cols` values, row-major: input row `i`
+/// starts at `x[i * x_stride]`, output row `i` at `y[i * y_stride]`; and a
+/// temperature `t` (softmax of `x / t`).
+///
+/// ```
+/// use softmax_simd::{Batch, Kernels};
+/// // 2 rows of 3 logits, each padded to 4; outputs packed.
+/// let x = [1.0, 2.0, 3.0, f32::NAN, 0.0, 0.0, 0.0, f32::NAN];
+/// let mut y = [0.0f32; 6];
+/// let batch = Batch::new(2, 3).strides(4, 3).temperature(0.5);
+/// Kernels::detect().softmax_batch(&x, &mut y, &batch).unwrap();
+/// assert!((y[3] - 1.0 / 3.0).abs() < 1e-6);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Batch {
+    rows: usize,
+    cols: usize,
+    x_stride: usize,
+    y_stride: usize,
+    temperature: f32,
+}
+
+impl Batch {
+    /// `rows` contiguous rows of `cols` values, temperature 1.
+    pub fn new(rows: usize, cols: usize) -> Self {
+        Batch {
+            rows,
+            cols,
+            x_stride: cols,
+            y_stride: cols,
+            temperature: 1.0,
+        }
+    }
+
+    /// Input rows start `x_stride` values apart, output rows `y_stride`
+    /// apart; each at least `cols`. In place, the two must be equal.
+    pub fn strides(self, x_stride: usize, y_stride: usize) -> Self {
+        Batch {
+            x_stride,
+            y_stride,
+            ..self
+        }
+    }
+
+    /// Softmax of `x / t`; `t` must be finite and positive. Fused into the
+    /// kernels: no extra pass over memory. Argmax ignores it.
+    pub fn temperature(self, t: f32) -> Self {
+        Batch {
+            temperature: t,
+            ..self
+        }
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Values per row.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// `1 / t`, or `None` for `t = 1` (the exact path, bit for bit the one-row
+    /// functions).
+    fn inv_t(&self) -> Option<f32> {
+        (self.temperature != 1.0).then(|| 1.0 / self.temperature)
+    }
+
+    /// Every check of a call: `y_len` is `None` in place and for argmax.
+    fn check(&self, x_len: usize, y_len: Option<usize>, in_place: bool) -> Result<(), Error> {
+        let t = self.temperature;
+        if !(t.is_finite() && t > 0.0) {
+            return Err(Error::BadTemperature(t));
+        }
+        if self.rows == 0 {
+            return Ok(());
+        }
+        if self.cols == 0 {
+            return Err(Error::ZeroCols { x_len });
+        }
+        for (name, stride) in [("x_stride", self.x_stride), ("y_stride", self.y_stride)] {
+            if stride < self.cols {
+                return Err(Error::StrideTooShort {
+                    name,
+                    stride,
+                    cols: self.cols,
+                });
+            }
+        }
+        if in_place && self.x_stride != self.y_stride {
+            return Err(Error::InPlaceStrides {
+                x_stride: self.x_stride,
+                y_stride: self.y_stride,
+            });
+        }
+        let lens = [("x", x_len, self.x_stride)]
+            .into_iter()
+            .chain(y_len.map(|l| ("y", l, self.y_stride)));
+        for (name, len, stride) in lens {
+            let needed = rows_len(self.rows, self.cols, stride);
+            if len < needed {
+                return Err(Error::TooShort {
+                    name,
+                    len,
+                    needed,
+                    rows: self.rows,
+                    cols: self.cols,
+                    stride,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The contiguous batch `x.len() / cols` rows of `cols`, checking that
+    /// `x.len()` is a multiple of `cols`.
+    pub(crate) fn contiguous(x_len: usize, cols: usize) -> Result<Self, Error> {
+        match cols {
+            0 if x_len == 0 => Ok(Batch::new(0, 0)),
+            0 => Err(Error::ZeroCols { x_len }),
+            c if !x_len.is_multiple_of(c) => Err(Error::RaggedRows { x_len, cols }),
+            c => Ok(Batch::new(x_len / c, c)),
+        }
+    }
+}
+
+/// Below this many elements a batch runs on the calling thread: waking
+/// workers costs more than it saves.
+pub(crate) const SEQUENTIAL_MAX: usize = 1 << 15;
+/// Each task gets at least this many elements (many small rows per task).
+pub(crate) const TASK_MIN: usize = 1 << 15;
+/// A row at least this long is split across threads when there are fewer
+/// rows than threads.
+pub(crate) const SPLIT_MIN: usize = 1 << 17;
+
+/// Softmax or log-softmax.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Op {
+    Softmax,
+    LogSoftmax,
+}
+
+impl Op {
+    fn rows(self, level: Level, rows: Rows<'_>, inv_t: Option<f32>) {
+        match self {
+            Op::Softmax => level.softmax_rows(rows, inv_t),
+            Op::LogSoftmax => level.log_softmax_rows(rows, inv_t),
+        }
+    }
+}
+
+/// Runs `op` over a checked batch, in the current rayon pool.
+pub(crate) fn run(level: Level, op: Op, io: InOut<'_>, b: &Batch) {
+    let (rows, cols) = (b.rows, b.cols);
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    let inv_t = b.inv_t();
+    let (xs, ys) = (b.x_stride, b.y_stride);
+    let threads = rayon::current_num_threads();
+    if threads > 1 && cols >= SPLIT_MIN && rows < threads {
+        let mut all = Rows::new(io, rows, cols, xs, ys);
+        for i in 0..rows {
+            split_row(level, op, all.row(i), inv_t);
+        }
+    } else if threads == 1 || rows == 1 || rows * cols <= SEQUENTIAL_MAX {
+        op.rows(level, Rows::new(io, rows, cols, xs, ys), inv_t);
+    } else {
+        // At least TASK_MIN elements a task, at least ~4 tasks a thread.
+        let per_task = (TASK_MIN / cols).clamp(1, rows.div_ceil(4 * threads).max(1));
+        let task = |g: usize, io: InOut<'_>| {
+            let n = per_task.min(rows - g * per_task);
+            op.rows(level, Rows::new(io, n, cols, xs, ys), inv_t);
+        };
+        match io {
+            InOut::Split(x, y) => {
+                let x = &x[..rows_len(rows, cols, xs)];
+                let y = &mut y[..rows_len(rows, cols, ys)];
+                x.par_chunks(per_task * xs)
+                    .zip(y.par_chunks_mut(per_task * ys))
+                    .enumerate()
+                    .for_each(|(g, (x, y))| task(g, InOut::Split(x, y)));
+            }
+            InOut::InPlace(xy) => {
+                xy[..rows_len(rows, cols, xs)]
+                    .par_chunks_mut(per_task * xs)
+                    .enumerate()
+                    .for_each(|(g, xy)| task(g, InOut::InPlace(xy)));
+            }
+        }
+    }
+}
+
+/// The pieces of one row at multiples of `CHUNK`, in parallel.
+fn pieces<'a>(io: InOut<'a>) -> impl IndexedParallelIterator<Item = InOut<'a>> {
+    match io {
+        InOut::Split(x, y) => Either::Left(
+            x.par_chunks(CHUNK)
+                .zip(y.par_chunks_mut(CHUNK))
+                .map(|(x, y)| InOut::Split(x, y)),
+        ),
+        InOut::InPlace(xy) => Either::Right(xy.par_chunks_mut(CHUNK).map(InOut::InPlace)),
+    }
+}
+
+/// One row across threads: the max of the pieces, the pieces' sums added in
+/// order, then the last pass; the same bits as the one-row kernel, which adds
+/// its sum per `CHUNK` in the same order.
+fn split_row(level: Level, op: Op, mut io: InOut<'_>, inv_t: Option<f32>) {
+    let maxes: Vec<f32> = io
+        .input()
+        .par_chunks(CHUNK)
+        .map(|c| level.softmax_max(c))
+        .collect();
+    let m = level.softmax_max(&maxes);
+    let add_in_order = |sums: Vec<f64>| sums.into_iter().fold(0.0f64, |a, s| a + s);
+    match op {
+        Op::Softmax => {
+            let sums = pieces(io.reborrow())
+                .map(|p| level.exp_sub_store_sum(p, m, inv_t))
+                .collect();
+            let s = reciprocal(add_in_order(sums));
+            io.output()
+                .par_chunks_mut(CHUNK)
+                .for_each(|y| level.scale(y, s));
+        }
+        Op::LogSoftmax => {
+            let sums = io
+                .input()
+                .par_chunks(CHUNK)
+                .map(|x| level.exp_sub_sum(x, m, inv_t))
+                .collect();
+            let log_sum = log_of_sum(add_in_order(sums));
+            pieces(io).for_each(|p| level.sub_max_log_sum(p, m, log_sum, inv_t));
+        }
+    }
+}
+
+/// `out[i] = argmax(row i)`, rows grouped into tasks like `run`.
+pub(crate) fn argmax(level: Level, x: &[f32], b: &Batch, out: &mut [usize]) {
+    let (rows, cols, xs) = (b.rows, b.cols, b.x_stride);
+    if rows == 0 {
+        return;
+    }
+    let threads = rayon::current_num_threads();
+    if threads == 1 || rows == 1 || rows * cols <= SEQUENTIAL_MAX {
+        level.argmax_rows(x, cols, xs, out);
+    } else {
+        let per_task = (TASK_MIN / cols).clamp(1, rows.div_ceil(4 * threads).max(1));
+        x[..rows_len(rows, cols, xs)]
+            .par_chunks(per_task * xs)
+            .zip(out.par_chunks_mut(per_task))
+            .for_each(|(x, out)| level.argmax_rows(x, cols, xs, out));
+    }
+}
+
+/// Checks for the batched calls, shared by `Kernels`.
+pub(crate) mod checks {
+    use super::*;
+
+    pub(crate) fn split(b: &Batch, x: &[f32], y: &[f32]) -> Result<(), Error> {
+        b.check(x.len(), Some(y.len()), false)
+    }
+
+    pub(crate) fn in_place(b: &Batch, x: &[f32]) -> Result<(), Error> {
+        b.check(x.len(), None, true)
+    }
+
+    pub(crate) fn argmax(b: &Batch, x: &[f32], out: &[usize]) -> Result<(), Error> {
+        b.check(x.len(), None, false)?;
+        if out.len() != b.rows {
+            return Err(Error::RowCountMismatch {
+                out_len: out.len(),
+                rows: b.rows,
+            });
+        }
+        Ok(())
+    }
+}
