@@ -129,6 +129,34 @@ impl<'a> Rows<'a> {
         self.rows
     }
 
+    /// Values per row.
+    #[inline(always)]
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Row `i` (< `rows`), and the input of row `i + 1` when there is one.
+    #[inline(always)]
+    pub(crate) fn row_and_next(&mut self, i: usize) -> (InOut<'_>, Option<&[f32]>) {
+        let (xs, ys, n) = (i * self.x_stride, i * self.y_stride, self.cols);
+        let has_next = i + 1 < self.rows;
+        let next = xs + self.x_stride;
+        match &mut self.io {
+            InOut::Split(x, y) => (
+                InOut::Split(&x[xs..xs + n], &mut y[ys..ys + n]),
+                has_next.then(|| &x[next..next + n]),
+            ),
+            InOut::InPlace(xy) => {
+                let (this, rest) = xy.split_at_mut(next.min(xy.len()));
+                let rest: &[f32] = rest;
+                (
+                    InOut::InPlace(&mut this[xs..xs + n]),
+                    has_next.then(|| &rest[..n]),
+                )
+            }
+        }
+    }
+
     /// Row `i` (< `rows`).
     #[inline(always)]
     pub fn row(&mut self, i: usize) -> InOut<'_> {
@@ -219,6 +247,13 @@ pub(crate) fn fold1<L: Lanes, R: Reduce<L>>(l: L, x: &[f32], r: R) -> R::Acc {
 #[inline(always)]
 pub(crate) fn fold4<L: Lanes, R: Reduce<L>>(l: L, x: &[f32], r: R) -> [R::Acc; 4] {
     let mut acc = [r.init(l); 4];
+    fold4_into(l, x, r, &mut acc);
+    acc
+}
+
+/// `fold4`, continuing from `acc`.
+#[inline(always)]
+pub(crate) fn fold4_into<L: Lanes, R: Reduce<L>>(l: L, x: &[f32], r: R, acc: &mut [R::Acc; 4]) {
     let mut quads = x.chunks_exact(4 * L::N);
     for q in &mut quads {
         let (q0, rest) = q.split_at(L::N);
@@ -237,5 +272,4 @@ pub(crate) fn fold4<L: Lanes, R: Reduce<L>>(l: L, x: &[f32], r: R) -> [R::Acc; 4
     if !tail.is_empty() {
         acc[3] = r.step(l, acc[3], l.load_tail(tail, R::FILL));
     }
-    acc
 }

@@ -2,7 +2,7 @@
 
 use crate::exp::{exp, exp_nonpositive};
 use crate::lanes::Lanes;
-use crate::pass::{InOut, Map, Reduce, Rows, block_len, fold1, fold4, map};
+use crate::pass::{InOut, Map, Reduce, Rows, block_len, fold1, fold4, fold4_into, map};
 
 /// Elements per chunk of a row. Softmax and log-softmax form their sum per
 /// chunk and add the chunk sums in order, so a row split across threads at
@@ -174,6 +174,52 @@ pub(crate) fn softmax_max<L: Lanes>(l: L, x: &[f32]) -> f32 {
     l.reduce_max(l.max(l.max(a, b), l.max(c, d))) + 0.0
 }
 
+/// Work done block by block alongside a pass over a row: nothing, or the
+/// max of the next row (`NextMax`).
+pub(crate) trait Alongside<L: Lanes> {
+    fn block(&mut self, l: L);
+}
+
+impl<L: Lanes> Alongside<L> for () {
+    #[inline(always)]
+    fn block(&mut self, _: L) {}
+}
+
+/// `softmax_max` of the next row, one block per block of this row: its
+/// reads from memory overlap this row's `exp` work instead of following it.
+/// Max is exact, so the result is the same bits as `softmax_max`.
+pub(crate) struct NextMax<'x, L: Lanes> {
+    rest: &'x [f32],
+    acc: [L::V; 4],
+}
+
+impl<'x, L: Lanes> NextMax<'x, L> {
+    #[inline(always)]
+    fn new(l: L, x: &'x [f32]) -> Self {
+        NextMax {
+            rest: x,
+            acc: [<Max as Reduce<L>>::init(Max, l); 4],
+        }
+    }
+
+    #[inline(always)]
+    fn finish(mut self, l: L) -> f32 {
+        let rest = core::mem::take(&mut self.rest);
+        fold4_into(l, rest, Max, &mut self.acc);
+        let [a, b, c, d] = self.acc;
+        l.reduce_max(l.max(l.max(a, b), l.max(c, d))) + 0.0
+    }
+}
+
+impl<L: Lanes> Alongside<L> for NextMax<'_, L> {
+    #[inline(always)]
+    fn block(&mut self, l: L) {
+        let (blk, rest) = self.rest.split_at(block_len::<L>().min(self.rest.len()));
+        fold4_into(l, blk, Max, &mut self.acc);
+        self.rest = rest;
+    }
+}
+
 /// Largest value; NaN if any value is NaN; `-inf` when empty.
 #[inline(always)]
 pub(crate) fn max<L: Lanes>(l: L, x: &[f32]) -> f32 {
@@ -233,14 +279,15 @@ pub(crate) fn exp_row<L: Lanes>(l: L, mut io: InOut<'_>) {
 }
 
 /// `y = exp(s(x - max))`, summed as it is stored.
-struct ExpSubStore<L: Lanes, S> {
+struct ExpSubStore<'a, L: Lanes, S, A> {
     max: L::V,
     scale: S,
     acc: L::V,
     sum: ChunkedSum,
+    along: &'a mut A,
 }
 
-impl<L: Lanes, S: Scale<L>> Map<L> for ExpSubStore<L, S> {
+impl<L: Lanes, S: Scale<L>, A: Alongside<L>> Map<L> for ExpSubStore<'_, L, S, A> {
     const FILL: f32 = f32::NEG_INFINITY;
     #[inline(always)]
     fn apply(&mut self, l: L, x: L::V) -> L::V {
@@ -252,6 +299,7 @@ impl<L: Lanes, S: Scale<L>> Map<L> for ExpSubStore<L, S> {
     fn end_block(&mut self, l: L) {
         self.sum.add_block::<L>(l.reduce_sum(self.acc));
         self.acc = l.splat(0.0);
+        self.along.block(l);
     }
 }
 
@@ -259,9 +307,21 @@ impl<L: Lanes, S: Scale<L>> Map<L> for ExpSubStore<L, S> {
 #[inline(always)]
 pub(crate) fn exp_sub_store_sum<L: Lanes>(
     l: L,
+    io: InOut<'_>,
+    max: f32,
+    inv_t: Option<f32>,
+) -> f64 {
+    exp_sub_store_sum_along(l, io, max, inv_t, &mut ())
+}
+
+/// `exp_sub_store_sum`, doing `along` after every block.
+#[inline(always)]
+fn exp_sub_store_sum_along<L: Lanes, A: Alongside<L>>(
+    l: L,
     mut io: InOut<'_>,
     max: f32,
     inv_t: Option<f32>,
+    along: &mut A,
 ) -> f64 {
     with_scale!(l, inv_t, |scale| {
         let mut f = ExpSubStore {
@@ -269,6 +329,7 @@ pub(crate) fn exp_sub_store_sum<L: Lanes>(
             scale,
             acc: l.splat(0.0),
             sum: ChunkedSum::default(),
+            along: &mut *along,
         };
         map(l, &mut io, &mut f);
         f.sum.finish()
@@ -312,11 +373,24 @@ pub(crate) fn softmax<L: Lanes>(l: L, mut io: InOut<'_>, inv_t: Option<f32>) {
 /// stored.
 #[inline(always)]
 pub(crate) fn exp_sub_sum<L: Lanes>(l: L, x: &[f32], max: f32, inv_t: Option<f32>) -> f64 {
+    exp_sub_sum_along(l, x, max, inv_t, &mut ())
+}
+
+/// `exp_sub_sum`, doing `along` after every block.
+#[inline(always)]
+fn exp_sub_sum_along<L: Lanes, A: Alongside<L>>(
+    l: L,
+    x: &[f32],
+    max: f32,
+    inv_t: Option<f32>,
+    along: &mut A,
+) -> f64 {
     with_scale!(l, inv_t, |scale| {
         let mut sum = ChunkedSum::default();
         for blk in x.chunks(block_len::<L>()) {
             let acc = fold1(l, blk, AddExpSub(l.splat(max), scale));
             sum.add_block::<L>(l.reduce_sum(acc));
+            along.block(l);
         }
         sum.finish()
     })
@@ -371,19 +445,75 @@ pub(crate) fn log_softmax<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>) {
     sub_max_log_sum(l, io, m, log_of_sum(sum), inv_t);
 }
 
-/// Softmax of every row, at temperature `1 / inv_t`.
+/// Softmax of every row, at temperature `1 / inv_t`: the same bits as
+/// `softmax` row by row. Rows of at most one block take the max of row
+/// `i + 1` during the `exp` pass of row `i` (see `NextMax`): measured in one
+/// process, best of 15, one thread, 16384 x 128: 2.79 -> 3.35 el/ns; for
+/// longer rows it was no faster or slower (4096 x 4096: 2.43 -> 2.11).
 #[inline(always)]
 pub(crate) fn softmax_rows<L: Lanes>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>) {
+    if rows.rows() == 0 || rows.cols() == 0 {
+        return;
+    }
+    if rows.cols() > block_len::<L>() {
+        for i in 0..rows.rows() {
+            softmax(l, rows.row(i), inv_t);
+        }
+        return;
+    }
+    let mut m = softmax_max(l, rows.row(0).input());
     for i in 0..rows.rows() {
-        softmax(l, rows.row(i), inv_t);
+        let (mut io, next) = rows.row_and_next(i);
+        // A match, not `map(|x| ..)`: a closure would not inherit the
+        // target features and could run its splats as baseline code.
+        #[allow(clippy::manual_map)]
+        let mut next = match next {
+            Some(x) => Some(NextMax::new(l, x)),
+            None => None,
+        };
+        let sum = match &mut next {
+            Some(along) => exp_sub_store_sum_along(l, io.reborrow(), m, inv_t, along),
+            None => exp_sub_store_sum(l, io.reborrow(), m, inv_t),
+        };
+        scale(l, io.output(), reciprocal(sum));
+        if let Some(along) = next {
+            m = along.finish(l);
+        }
     }
 }
 
-/// Log-softmax of every row, at temperature `1 / inv_t`.
+/// Log-softmax of every row, at temperature `1 / inv_t`; short rows take
+/// the next row's max alongside like `softmax_rows` (16384 x 128: 2.31 ->
+/// 2.77 el/ns in the same measurement).
 #[inline(always)]
 pub(crate) fn log_softmax_rows<L: Lanes>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>) {
+    if rows.rows() == 0 || rows.cols() == 0 {
+        return;
+    }
+    if rows.cols() > block_len::<L>() {
+        for i in 0..rows.rows() {
+            log_softmax(l, rows.row(i), inv_t);
+        }
+        return;
+    }
+    let mut m = softmax_max(l, rows.row(0).input());
     for i in 0..rows.rows() {
-        log_softmax(l, rows.row(i), inv_t);
+        let (io, next) = rows.row_and_next(i);
+        // A match, not `map(|x| ..)`: a closure would not inherit the
+        // target features and could run its splats as baseline code.
+        #[allow(clippy::manual_map)]
+        let mut next = match next {
+            Some(x) => Some(NextMax::new(l, x)),
+            None => None,
+        };
+        let sum = match &mut next {
+            Some(along) => exp_sub_sum_along(l, io.input(), m, inv_t, along),
+            None => exp_sub_sum(l, io.input(), m, inv_t),
+        };
+        sub_max_log_sum(l, io, m, log_of_sum(sum), inv_t);
+        if let Some(along) = next {
+            m = along.finish(l);
+        }
     }
 }
 

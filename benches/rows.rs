@@ -1,0 +1,89 @@
+//! Matrices on rayon, at the detected level: softmax and log-softmax of
+//! the DESIGN.md workloads with 1 and 2 threads, next to a rayon-parallel
+//! copy of the same bytes in the same pool (the memory ceiling: one read and
+//! one write per element), all in one run. Also a 1 x 1024 matrix through
+//! the batched API against the one-row function (the small-work overhead).
+//! `cargo bench --bench rows [-- FILTER]`.
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use rayon::prelude::*;
+use softmax_simd::Kernels;
+
+const SHAPES: [(usize, usize); 5] = [
+    (256, 32000),
+    (64, 128256),
+    (4096, 4096),
+    (16384, 128),
+    (1, 1 << 20),
+];
+
+fn logits(n: usize) -> Vec<f32> {
+    let mut s = 0x9E37_79B9_7F4A_7C15u64;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 20.0
+        })
+        .collect()
+}
+
+/// A parallel copy of `x` into `y`: what moving the bytes alone costs.
+fn par_copy(x: &[f32], y: &mut [f32]) {
+    y.par_chunks_mut(1 << 14)
+        .zip(x.par_chunks(1 << 14))
+        .for_each(|(y, x)| y.copy_from_slice(x));
+}
+
+fn bench(c: &mut Criterion) {
+    let k = Kernels::detect();
+    for (rows, cols) in SHAPES {
+        let x = logits(rows * cols);
+        let mut y = vec![0.0f32; x.len()];
+        let mut g = c.benchmark_group(format!("rows/{rows}x{cols}"));
+        g.throughput(Throughput::Elements(x.len() as u64));
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            g.bench_function(BenchmarkId::new("softmax", threads), |b| {
+                b.iter(|| pool.install(|| k.softmax_rows(black_box(&x), black_box(&mut y), cols)))
+            });
+            g.bench_function(BenchmarkId::new("log_softmax", threads), |b| {
+                b.iter(|| {
+                    pool.install(|| k.log_softmax_rows(black_box(&x), black_box(&mut y), cols))
+                })
+            });
+            g.bench_function(BenchmarkId::new("copy", threads), |b| {
+                b.iter(|| pool.install(|| par_copy(black_box(&x), black_box(&mut y))))
+            });
+        }
+        g.finish();
+    }
+
+    let x = logits(1024);
+    let mut y = vec![0.0f32; 1024];
+    let mut g = c.benchmark_group("small/1x1024");
+    g.throughput(Throughput::Elements(1024));
+    g.bench_function("softmax", |b| {
+        b.iter(|| k.softmax(black_box(&x), black_box(&mut y)))
+    });
+    g.bench_function("softmax_rows", |b| {
+        b.iter(|| k.softmax_rows(black_box(&x), black_box(&mut y), 1024))
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(std::time::Duration::from_millis(500))
+        .measurement_time(std::time::Duration::from_secs(2));
+    targets = bench
+}
+criterion_main!(benches);
