@@ -1,0 +1,232 @@
+//! Timing: warm-up, repeated runs, medians and quartiles; the copy of the
+//! same bytes measured in the same run as the ceiling.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use softmax_simd::{Batch, Isa, Kernels};
+
+use crate::report::Measurement;
+
+/// The DESIGN.md workloads: four single rows, four matrices.
+pub const WORKLOADS: [(usize, usize); 8] = [
+    (1, 1024),
+    (1, 32000),
+    (1, 128256),
+    (1, 1 << 20),
+    (256, 32000),
+    (64, 128256),
+    (4096, 4096),
+    (16384, 128),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Op {
+    Softmax,
+    LogSoftmax,
+}
+
+impl Op {
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Softmax => "softmax",
+            Op::LogSoftmax => "log_softmax",
+        }
+    }
+}
+
+/// What to measure and for how long.
+pub struct Plan {
+    pub workloads: Vec<(usize, usize)>,
+    pub isas: Vec<Isa>,
+    pub ops: Vec<Op>,
+    pub in_place: Vec<bool>,
+    /// Thread counts with their labels (`1`, `all`).
+    pub threads: Vec<(&'static str, usize)>,
+    pub budget: Duration,
+    pub min_runs: usize,
+}
+
+impl Plan {
+    /// Timed measurements in this plan, copies included.
+    pub fn count(&self) -> usize {
+        let per_workload =
+            self.threads.len() * (1 + self.isas.len() * self.ops.len() * self.in_place.len());
+        self.workloads.len() * per_workload
+    }
+}
+
+/// Times `f` (after one warm-up call) until `budget` is spent and at least
+/// `min_runs` runs are done; returns the sorted run times in ns.
+fn time(budget: Duration, min_runs: usize, mut f: impl FnMut()) -> Vec<f64> {
+    f();
+    let start = Instant::now();
+    let mut runs = Vec::new();
+    while runs.len() < min_runs || (start.elapsed() < budget && runs.len() < 100_000) {
+        let t = Instant::now();
+        f();
+        runs.push(t.elapsed().as_secs_f64() * 1e9);
+    }
+    runs.sort_by(f64::total_cmp);
+    runs
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[i]
+}
+
+fn measurement(
+    rows: usize,
+    cols: usize,
+    what: (&str, &str, &str),
+    threads: (&str, usize),
+    runs: &[f64],
+) -> Measurement {
+    let median = quantile(runs, 0.5);
+    let n = (rows * cols) as f64;
+    Measurement {
+        rows,
+        cols,
+        op: what.0.into(),
+        mode: what.1.into(),
+        isa: what.2.into(),
+        threads: threads.0.into(),
+        thread_count: threads.1,
+        runs: runs.len(),
+        median_ns: median,
+        min_ns: runs[0],
+        p25_ns: quantile(runs, 0.25),
+        p75_ns: quantile(runs, 0.75),
+        elements_per_ns: n / median,
+        gb_per_s: 8.0 * n / median,
+        copy_fraction: None,
+        speedup_vs_scalar: None,
+    }
+}
+
+fn logits(n: usize) -> Vec<f32> {
+    let mut s = 0x2545_F491_4F6C_DD1Du64;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 20.0
+        })
+        .collect()
+}
+
+/// Runs the plan; `tick` is called after each measurement.
+pub fn run(plan: &Plan, mut tick: impl FnMut(&Measurement)) -> Result<Vec<Measurement>, String> {
+    let mut out = Vec::new();
+    for &(rows, cols) in &plan.workloads {
+        let x = logits(rows * cols);
+        let mut y = vec![0.0f32; x.len()];
+        let mut z = x.clone();
+        for &(label, count) in &plan.threads {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(count)
+                .build()
+                .map_err(|e| format!("cannot start {count} threads: {e}"))?;
+            // The timing loop runs inside the pool: each call then runs on a
+            // pool thread, as in an engine, not behind a cross-thread install.
+            let runs = pool.install(|| {
+                time(plan.budget, plan.min_runs, || {
+                    copy(black_box(&x), black_box(&mut y))
+                })
+            });
+            let ceiling = measurement(
+                rows,
+                cols,
+                ("copy", "out_of_place", "copy"),
+                (label, count),
+                &runs,
+            );
+            tick(&ceiling);
+            out.push(ceiling);
+            for &isa in &plan.isas {
+                let k = Kernels::new(isa).map_err(|e| e.to_string())?;
+                let b = Batch::new(rows, cols);
+                for &op in &plan.ops {
+                    for &in_place in &plan.in_place {
+                        let runs = pool.install(|| {
+                            time(plan.budget, plan.min_runs, || {
+                                match (op, in_place) {
+                                    (Op::Softmax, false) => k.softmax_batch(&x, &mut y, &b),
+                                    (Op::Softmax, true) => k.softmax_batch_in_place(&mut z, &b),
+                                    (Op::LogSoftmax, false) => k.log_softmax_batch(&x, &mut y, &b),
+                                    (Op::LogSoftmax, true) => {
+                                        k.log_softmax_batch_in_place(&mut z, &b)
+                                    }
+                                }
+                                .expect("shapes are valid by construction");
+                                black_box(&mut y);
+                                black_box(&mut z);
+                            })
+                        });
+                        let mode = if in_place { "in_place" } else { "out_of_place" };
+                        let m = measurement(
+                            rows,
+                            cols,
+                            (op.name(), mode, isa.name()),
+                            (label, count),
+                            &runs,
+                        );
+                        tick(&m);
+                        out.push(m);
+                    }
+                }
+            }
+        }
+    }
+    derive_ratios(&mut out);
+    Ok(out)
+}
+
+/// A copy of `x` into `y` with the current pool's threads.
+fn copy(x: &[f32], y: &mut [f32]) {
+    let threads = rayon::current_num_threads();
+    if threads == 1 {
+        y.copy_from_slice(x);
+    } else {
+        let chunk = x.len().div_ceil(4 * threads).max(1 << 14);
+        y.par_chunks_mut(chunk)
+            .zip(x.par_chunks(chunk))
+            .for_each(|(y, x)| y.copy_from_slice(x));
+    }
+}
+
+/// Fills `copy_fraction` and `speedup_vs_scalar` from the same run.
+pub fn derive_ratios(ms: &mut [Measurement]) {
+    let lookup =
+        |ms: &[Measurement], rows, cols, op: &str, mode: &str, isa: &str, threads: &str| {
+            ms.iter()
+                .find(|m| {
+                    (m.rows, m.cols) == (rows, cols)
+                        && m.op == op
+                        && m.mode == mode
+                        && m.isa == isa
+                        && m.threads == threads
+                })
+                .map(|m| m.median_ns)
+        };
+    let snapshot = ms.to_vec();
+    for m in ms.iter_mut().filter(|m| m.isa != "copy") {
+        m.copy_fraction = lookup(
+            &snapshot,
+            m.rows,
+            m.cols,
+            "copy",
+            "out_of_place",
+            "copy",
+            &m.threads,
+        )
+        .map(|c| c / m.median_ns);
+        m.speedup_vs_scalar = lookup(
+            &snapshot, m.rows, m.cols, &m.op, &m.mode, "scalar", &m.threads,
+        )
+        .map(|s| s / m.median_ns);
+    }
+}
