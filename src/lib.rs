@@ -21,6 +21,11 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+/// The README's examples, compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod batch;
 mod error;
 mod isa;
