@@ -41,6 +41,7 @@ pub(crate) trait Lanes: Copy {
 
     fn lt(self, a: Self::V, b: Self::V) -> Self::M;
     fn gt(self, a: Self::V, b: Self::V) -> Self::M;
+    fn eq(self, a: Self::V, b: Self::V) -> Self::M;
     fn is_nan(self, a: Self::V) -> Self::M;
     fn or_mask(self, a: Self::M, b: Self::M) -> Self::M;
     fn any(self, m: Self::M) -> bool;
@@ -116,6 +117,10 @@ impl<S: Simd> Lanes for Pulp<S> {
     #[inline(always)]
     fn gt(self, a: Self::V, b: Self::V) -> Self::M {
         self.0.greater_than_f32s(a, b)
+    }
+    #[inline(always)]
+    fn eq(self, a: Self::V, b: Self::V) -> Self::M {
+        self.0.equal_f32s(a, b)
     }
     #[inline(always)]
     fn is_nan(self, a: Self::V) -> Self::M {
@@ -211,6 +216,10 @@ impl Lanes for Wide {
     #[inline(always)]
     fn gt(self, a: Self::V, b: Self::V) -> Self::M {
         a.simd_gt(b)
+    }
+    #[inline(always)]
+    fn eq(self, a: Self::V, b: Self::V) -> Self::M {
+        a.simd_eq(b)
     }
     #[inline(always)]
     fn is_nan(self, a: Self::V) -> Self::M {
@@ -310,6 +319,10 @@ impl Lanes for One {
     #[inline(always)]
     fn gt(self, a: f32, b: f32) -> bool {
         a > b
+    }
+    #[inline(always)]
+    fn eq(self, a: f32, b: f32) -> bool {
+        a == b
     }
     #[inline(always)]
     fn is_nan(self, a: f32) -> bool {

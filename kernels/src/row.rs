@@ -239,10 +239,30 @@ pub(crate) fn sum<L: Lanes>(l: L, x: &[f32]) -> f32 {
     total as f32
 }
 
+/// Index of the first value of `x` equal to `target` (the first NaN when
+/// `target` is NaN): a vector at a time, then the lanes of the vector that
+/// holds it.
+#[inline(always)]
+fn first_index_of<L: Lanes>(l: L, x: &[f32], target: f32) -> Option<usize> {
+    let find_nan = target.is_nan();
+    let t = l.splat(target);
+    let hit = |v: &f32| if find_nan { v.is_nan() } else { *v == target };
+    let mut vs = x.chunks_exact(L::N);
+    for (i, v) in (&mut vs).enumerate() {
+        let lv = l.load(v);
+        let m = if find_nan { l.is_nan(lv) } else { l.eq(lv, t) };
+        if l.any(m) {
+            return v.iter().position(hit).map(|k| i * L::N + k);
+        }
+    }
+    let done = x.len() - vs.remainder().len();
+    vs.remainder().iter().position(hit).map(|k| done + k)
+}
+
 /// Index of the first maximum, or of the first NaN; `None` when empty.
 ///
 /// One pass over blocks keeps the first block whose max beats every earlier
-/// block's; that block alone is then scanned for the index.
+/// block's; that block alone is then searched for the index.
 #[inline(always)]
 pub(crate) fn argmax<L: Lanes>(l: L, x: &[f32]) -> Option<usize> {
     if x.is_empty() {
@@ -253,14 +273,14 @@ pub(crate) fn argmax<L: Lanes>(l: L, x: &[f32]) -> Option<usize> {
     for (i, blk) in x.chunks(b).enumerate() {
         let (m, nan) = max_nan(l, blk);
         if nan {
-            return blk.iter().position(|v| v.is_nan()).map(|k| i * b + k);
+            return first_index_of(l, blk, f32::NAN).map(|k| i * b + k);
         }
         if m > best {
             (best, best_start) = (m, i * b);
         }
     }
     let blk = &x[best_start..x.len().min(best_start + b)];
-    Some(best_start + blk.iter().position(|&v| v == best).unwrap_or(0))
+    Some(best_start + first_index_of(l, blk, best).unwrap_or(0))
 }
 
 struct Exp;
