@@ -3,6 +3,9 @@
 //! `LogSoftmax` and a naive loop in the same groups, so that ratios come
 //! from one run. `cargo bench --bench row [-- FILTER]`.
 
+mod common;
+
+use common::logits;
 use std::hint::black_box;
 use std::mem::MaybeUninit;
 
@@ -11,18 +14,6 @@ use rten_simd::{SimdOp, SimdUnaryOp};
 use softmax_simd::{Isa, Kernels};
 
 const SIZES: [usize; 4] = [1024, 32000, 128256, 1 << 20];
-
-fn logits(n: usize) -> Vec<f32> {
-    let mut s = 0x2545_F491_4F6C_DD1Du64;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 20.0
-        })
-        .collect()
-}
 
 /// max; `f32::exp` and sum; divide: what a straightforward loop does.
 fn naive_softmax(x: &[f32], y: &mut [f32]) {

@@ -5,6 +5,9 @@
 //! the batched API against the one-row function (the small-work overhead).
 //! `cargo bench --bench rows [-- FILTER]`.
 
+mod common;
+
+use common::logits;
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -18,18 +21,6 @@ const SHAPES: [(usize, usize); 5] = [
     (16384, 128),
     (1, 1 << 20),
 ];
-
-fn logits(n: usize) -> Vec<f32> {
-    let mut s = 0x9E37_79B9_7F4A_7C15u64;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 20.0
-        })
-        .collect()
-}
 
 /// A parallel copy of `x` into `y`: what moving the bytes alone costs.
 fn par_copy(x: &[f32], y: &mut [f32]) {

@@ -377,16 +377,72 @@ pub fn reciprocal(sum: f64) -> f32 {
     (1.0 / sum) as f32
 }
 
-/// `y = softmax(x / t)`: `exp((x - max) / t) / sum(...)`, with `inv_t = 1 / t`
-/// (`None` for `t = 1`).
+/// Softmax or log-softmax of one row whose max is known, doing `along`
+/// after every block of the pass that reads the whole row.
+pub(crate) trait RowKind {
+    fn row<L: Lanes, A: Alongside<L>>(
+        l: L,
+        io: InOut<'_>,
+        max: f32,
+        inv_t: Option<f32>,
+        along: &mut A,
+    );
+}
+
+/// `y = exp((x - max) / t) / sum(...)`.
+pub(crate) struct SoftmaxRow;
+
+impl RowKind for SoftmaxRow {
+    #[inline(always)]
+    fn row<L: Lanes, A: Alongside<L>>(
+        l: L,
+        mut io: InOut<'_>,
+        max: f32,
+        inv_t: Option<f32>,
+        along: &mut A,
+    ) {
+        let sum = exp_sub_store_sum_along(l, io.reborrow(), max, inv_t, along);
+        scale(l, io.output(), reciprocal(sum));
+    }
+}
+
+/// `y = (x - max) / t - ln(sum(exp((x - max) / t)))`.
+pub(crate) struct LogSoftmaxRow;
+
+impl RowKind for LogSoftmaxRow {
+    #[inline(always)]
+    fn row<L: Lanes, A: Alongside<L>>(
+        l: L,
+        io: InOut<'_>,
+        max: f32,
+        inv_t: Option<f32>,
+        along: &mut A,
+    ) {
+        let sum = exp_sub_sum_along(l, io.input(), max, inv_t, along);
+        sub_max_log_sum(l, io, max, log_of_sum(sum), inv_t);
+    }
+}
+
+/// One row: its max, then `K`'s passes.
 #[inline(always)]
-pub(crate) fn softmax<L: Lanes>(l: L, mut io: InOut<'_>, inv_t: Option<f32>) {
+fn one_row<L: Lanes, K: RowKind>(l: L, io: InOut<'_>, inv_t: Option<f32>) {
     if io.is_empty() {
         return;
     }
     let m = softmax_max(l, io.input());
-    let sum = exp_sub_store_sum(l, io.reborrow(), m, inv_t);
-    scale(l, io.output(), reciprocal(sum));
+    K::row(l, io, m, inv_t, &mut ());
+}
+
+/// `y = softmax(x / t)`, with `inv_t = 1 / t` (`None` for `t = 1`).
+#[inline(always)]
+pub(crate) fn softmax<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>) {
+    one_row::<L, SoftmaxRow>(l, io, inv_t);
+}
+
+/// `y = log_softmax(x / t)`, with `inv_t = 1 / t` (`None` for `t = 1`).
+#[inline(always)]
+pub(crate) fn log_softmax<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>) {
+    one_row::<L, LogSoftmaxRow>(l, io, inv_t);
 }
 
 /// Pass 2 of log-softmax: the sum of `exp((x - max) / t)` in f64, nothing
@@ -454,87 +510,46 @@ pub(crate) fn sub_max_log_sum<L: Lanes>(
     })
 }
 
-/// `y = (x - max) / t - ln(sum(exp((x - max) / t)))`.
+/// `K` on every row, at temperature `1 / inv_t`: the same bits as the
+/// one-row functions. Rows of at most one block take the max of row `i + 1`
+/// during the pass of row `i` (see `NextMax`): measured in one process, best
+/// of 15, one thread, 16384 x 128: softmax 2.79 -> 3.35 el/ns, log-softmax
+/// 2.31 -> 2.77; for longer rows it was no faster or slower (4096 x 4096:
+/// 2.43 -> 2.11), so they take the plain loop.
 #[inline(always)]
-pub(crate) fn log_softmax<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>) {
-    if io.is_empty() {
-        return;
-    }
-    let m = softmax_max(l, io.input());
-    let sum = exp_sub_sum(l, io.input(), m, inv_t);
-    sub_max_log_sum(l, io, m, log_of_sum(sum), inv_t);
-}
-
-/// Softmax of every row, at temperature `1 / inv_t`: the same bits as
-/// `softmax` row by row. Rows of at most one block take the max of row
-/// `i + 1` during the `exp` pass of row `i` (see `NextMax`): measured in one
-/// process, best of 15, one thread, 16384 x 128: 2.79 -> 3.35 el/ns; for
-/// longer rows it was no faster or slower (4096 x 4096: 2.43 -> 2.11).
-#[inline(always)]
-pub(crate) fn softmax_rows<L: Lanes>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>) {
+fn rows<L: Lanes, K: RowKind>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>) {
     if rows.rows() == 0 || rows.cols() == 0 {
         return;
     }
     if rows.cols() > block_len::<L>() {
         for i in 0..rows.rows() {
-            softmax(l, rows.row(i), inv_t);
+            one_row::<L, K>(l, rows.row(i), inv_t);
         }
         return;
     }
     let mut m = softmax_max(l, rows.row(0).input());
     for i in 0..rows.rows() {
-        let (mut io, next) = rows.row_and_next(i);
-        // A match, not `map(|x| ..)`: a closure would not inherit the
-        // target features and could run its splats as baseline code.
-        #[allow(clippy::manual_map)]
-        let mut next = match next {
-            Some(x) => Some(NextMax::new(l, x)),
-            None => None,
-        };
-        let sum = match &mut next {
-            Some(along) => exp_sub_store_sum_along(l, io.reborrow(), m, inv_t, along),
-            None => exp_sub_store_sum(l, io.reborrow(), m, inv_t),
-        };
-        scale(l, io.output(), reciprocal(sum));
-        if let Some(along) = next {
-            m = along.finish(l);
+        match rows.row_and_next(i) {
+            (io, Some(next)) => {
+                let mut along = NextMax::new(l, next);
+                K::row(l, io, m, inv_t, &mut along);
+                m = along.finish(l);
+            }
+            (io, None) => K::row(l, io, m, inv_t, &mut ()),
         }
     }
 }
 
-/// Log-softmax of every row, at temperature `1 / inv_t`; short rows take
-/// the next row's max alongside like `softmax_rows` (16384 x 128: 2.31 ->
-/// 2.77 el/ns in the same measurement).
+/// Softmax of every row.
 #[inline(always)]
-pub(crate) fn log_softmax_rows<L: Lanes>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>) {
-    if rows.rows() == 0 || rows.cols() == 0 {
-        return;
-    }
-    if rows.cols() > block_len::<L>() {
-        for i in 0..rows.rows() {
-            log_softmax(l, rows.row(i), inv_t);
-        }
-        return;
-    }
-    let mut m = softmax_max(l, rows.row(0).input());
-    for i in 0..rows.rows() {
-        let (io, next) = rows.row_and_next(i);
-        // A match, not `map(|x| ..)`: a closure would not inherit the
-        // target features and could run its splats as baseline code.
-        #[allow(clippy::manual_map)]
-        let mut next = match next {
-            Some(x) => Some(NextMax::new(l, x)),
-            None => None,
-        };
-        let sum = match &mut next {
-            Some(along) => exp_sub_sum_along(l, io.input(), m, inv_t, along),
-            None => exp_sub_sum(l, io.input(), m, inv_t),
-        };
-        sub_max_log_sum(l, io, m, log_of_sum(sum), inv_t);
-        if let Some(along) = next {
-            m = along.finish(l);
-        }
-    }
+pub(crate) fn softmax_rows<L: Lanes>(l: L, r: Rows<'_>, inv_t: Option<f32>) {
+    rows::<L, SoftmaxRow>(l, r, inv_t);
+}
+
+/// Log-softmax of every row.
+#[inline(always)]
+pub(crate) fn log_softmax_rows<L: Lanes>(l: L, r: Rows<'_>, inv_t: Option<f32>) {
+    rows::<L, LogSoftmaxRow>(l, r, inv_t);
 }
 
 /// `out[i] = argmax(row i)` for the `out.len()` rows of `cols` at `stride`.

@@ -10,6 +10,8 @@
 //! ```
 
 mod chart;
+#[path = "../../../benches/common/mod.rs"]
+mod logits;
 mod measure;
 mod report;
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use softmax_simd::{Batch, Isa, Kernels};
 
+use crate::logits::logits;
 use crate::report::Measurement;
 
 /// The DESIGN.md workloads: four single rows, four matrices.
@@ -104,18 +105,6 @@ fn measurement(
         copy_fraction: None,
         speedup_vs_scalar: None,
     }
-}
-
-fn logits(n: usize) -> Vec<f32> {
-    let mut s = 0x2545_F491_4F6C_DD1Du64;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 20.0
-        })
-        .collect()
 }
 
 /// Runs the plan; `tick` is called after each measurement.
