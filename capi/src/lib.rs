@@ -4,6 +4,7 @@
 //! Every entry point checks its pointers and shapes before it forms a slice,
 //! maps errors to `Status`, and catches panics, so no unwinding crosses into
 //! C. Nothing is written unless the status is `Ok`.
+#![warn(clippy::undocumented_unsafe_blocks, missing_docs)]
 
 use std::ffi::{CStr, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
