@@ -107,7 +107,11 @@ impl Batch {
             .into_iter()
             .chain(y_len.map(|l| ("y", l, self.y_stride)));
         for (name, len, stride) in lens {
-            let needed = rows_len(self.rows, self.cols, stride);
+            // Checked: a huge `rows` or stride must be an error, not a wrap.
+            let needed = (self.rows - 1)
+                .checked_mul(stride)
+                .and_then(|n| n.checked_add(self.cols))
+                .unwrap_or(usize::MAX);
             if len < needed {
                 return Err(Error::TooShort {
                     name,
@@ -153,7 +157,22 @@ pub(crate) enum Op {
     LogSoftmax,
 }
 
+/// The first `cols` values of `io`.
+fn first_row(io: InOut<'_>, cols: usize) -> InOut<'_> {
+    match io {
+        InOut::Split(x, y) => InOut::Split(&x[..cols], &mut y[..cols]),
+        InOut::InPlace(xy) => InOut::InPlace(&mut xy[..cols]),
+    }
+}
+
 impl Op {
+    fn row(self, level: Level, io: InOut<'_>, inv_t: Option<f32>) {
+        match self {
+            Op::Softmax => level.softmax(io, inv_t),
+            Op::LogSoftmax => level.log_softmax(io, inv_t),
+        }
+    }
+
     fn rows(self, level: Level, rows: Rows<'_>, inv_t: Option<f32>) {
         match self {
             Op::Softmax => level.softmax_rows(rows, inv_t),
@@ -170,13 +189,23 @@ pub(crate) fn run(level: Level, op: Op, io: InOut<'_>, b: &Batch) {
     }
     let inv_t = b.inv_t();
     let (xs, ys) = (b.x_stride, b.y_stride);
+    if rows == 1 && cols < SPLIT_MIN {
+        // One row, too short to split: the one-row kernel, nothing else (the
+        // batched API then costs what the one-row function does).
+        op.row(level, first_row(io, cols), inv_t);
+        return;
+    }
+    if rows * cols <= SEQUENTIAL_MAX {
+        op.rows(level, Rows::new(io, rows, cols, xs, ys), inv_t);
+        return;
+    }
     let threads = rayon::current_num_threads();
     if threads > 1 && cols >= SPLIT_MIN && rows < threads {
         let mut all = Rows::new(io, rows, cols, xs, ys);
         for i in 0..rows {
             split_row(level, op, all.row(i), inv_t);
         }
-    } else if threads == 1 || rows == 1 || rows * cols <= SEQUENTIAL_MAX {
+    } else if threads == 1 || rows == 1 {
         op.rows(level, Rows::new(io, rows, cols, xs, ys), inv_t);
     } else {
         // At least TASK_MIN elements a task, at least ~4 tasks a thread.

@@ -359,6 +359,23 @@ fn bad_shapes_strides_and_temperatures_are_errors_and_write_nothing() {
 }
 
 #[test]
+fn sizes_that_overflow_are_errors_not_panics() {
+    let k = Kernels::detect();
+    let x = vec![1.0f32; 16];
+    let mut y = vec![S; 16];
+    for b in [
+        Batch::new(usize::MAX, 4),
+        Batch::new(3, 4).strides(usize::MAX / 2, 4),
+        Batch::new(2, usize::MAX),
+    ] {
+        let e = k.softmax_batch(&x, &mut y, &b).unwrap_err();
+        assert!(matches!(e, Error::TooShort { .. }), "{e}");
+        assert!(k.argmax_batch(&x, &b, &mut [0; 2]).is_err());
+    }
+    assert!(y.iter().all(|&v| v == S));
+}
+
+#[test]
 fn empty_and_degenerate_batches() {
     for k in levels() {
         let mut y: Vec<f32> = vec![];
