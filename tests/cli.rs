@@ -64,6 +64,11 @@ fn bad_arguments_are_one_line_errors() {
     assert_one_line_error(&bench(&["run", "--shapes", "0x5"]), "0x5");
     assert_one_line_error(&bench(&["run", "--shapes", "-3"]), "-3");
     assert_one_line_error(&bench(&["run", "--shapes", "12xz"]), "12xz");
+    assert_one_line_error(
+        &bench(&["run", "--shapes", "100000x100000"]),
+        "100000x100000",
+    );
+    assert_one_line_error(&bench(&["run", "--shapes", "99999999999999999999"]), "9999");
     assert_one_line_error(&bench(&["run", "--threads", "0"]), "--threads");
     assert_one_line_error(&bench(&["run", "--ops", "softmin"]), "softmin");
     assert_one_line_error(&bench(&["--frobnicate"]), "--frobnicate");

@@ -106,12 +106,20 @@ fn main() -> ExitCode {
     }
 }
 
-/// `ROWSxCOLS` or `N`, both positive.
+/// The largest workload the tool allocates (3 buffers of 4 GiB).
+const MAX_ELEMENTS: usize = 1 << 30;
+
+/// `ROWSxCOLS` or `N`, both positive, at most `MAX_ELEMENTS` in all.
 fn parse_shape(s: &str) -> Result<(usize, usize), String> {
     let t = s.trim();
     let (r, c) = t.split_once(['x', 'X']).unwrap_or(("1", t));
     match (r.trim().parse::<usize>(), c.trim().parse::<usize>()) {
-        (Ok(r), Ok(c)) if r > 0 && c > 0 => Ok((r, c)),
+        (Ok(r), Ok(c)) if r > 0 && c > 0 => match r.checked_mul(c) {
+            Some(n) if n <= MAX_ELEMENTS => Ok((r, c)),
+            _ => Err(format!(
+                "--shapes {s:?}: more than {MAX_ELEMENTS} elements (three buffers of that many f32 are allocated)"
+            )),
+        },
         _ => Err(format!(
             "--shapes {s:?}: expected ROWSxCOLS or N with positive integers (e.g. 256x32000 or 1024)"
         )),
