@@ -66,6 +66,25 @@ impl<'a> InOut<'a> {
         }
     }
 
+    /// The first `mid` elements and the rest.
+    ///
+    /// # Panics
+    /// If `mid > self.len()`.
+    #[inline(always)]
+    pub fn split_at(self, mid: usize) -> (InOut<'a>, InOut<'a>) {
+        match self {
+            InOut::Split(x, y) => {
+                let (x0, x1) = x.split_at(mid);
+                let (y0, y1) = y.split_at_mut(mid);
+                (InOut::Split(x0, y0), InOut::Split(x1, y1))
+            }
+            InOut::InPlace(xy) => {
+                let (a, b) = xy.split_at_mut(mid);
+                (InOut::InPlace(a), InOut::InPlace(b))
+            }
+        }
+    }
+
     /// The same slices for a shorter borrow.
     #[inline(always)]
     pub fn reborrow(&mut self) -> InOut<'_> {
@@ -166,6 +185,28 @@ impl<'a> Rows<'a> {
             InOut::InPlace(xy) => InOut::InPlace(&mut xy[xs..xs + n]),
         }
     }
+}
+
+/// How many elements of `s` come before its first vector-aligned element
+/// (at most `s.len()`). Passes whose result cannot depend on how elements
+/// are grouped (max, and element-wise maps without a sum) start there: no
+/// vector load or store of the rest then splits a cache line (AVX-512 on
+/// Zen 4, N=32000: 26.0 vs 21.9 el/ns for max, 64-byte aligned vs 16).
+/// Passes that sum must not: the lanes would group different elements.
+#[inline(always)]
+pub(crate) fn head_to_aligned<L: Lanes>(s: &[f32]) -> usize {
+    let lane = (s.as_ptr() as usize / core::mem::size_of::<f32>()) % L::N;
+    ((L::N - lane) % L::N).min(s.len())
+}
+
+/// `map` for element-wise functions without per-block state, from the
+/// output's first vector-aligned element (the head as one masked vector).
+#[inline(always)]
+pub(crate) fn map_aligned<L: Lanes, F: Map<L>>(l: L, mut io: InOut<'_>, f: &mut F) {
+    let h = head_to_aligned::<L>(io.output());
+    let (mut head, mut rest) = io.split_at(h);
+    map(l, &mut head, f);
+    map(l, &mut rest, f);
 }
 
 /// An element-wise function, with a hook at the end of every block.

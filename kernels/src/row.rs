@@ -2,7 +2,10 @@
 
 use crate::exp::{exp, exp_nonpositive};
 use crate::lanes::Lanes;
-use crate::pass::{InOut, Map, Reduce, Rows, block_len, fold1, fold4, fold4_into, map};
+use crate::pass::{
+    InOut, Map, Reduce, Rows, block_len, fold1, fold4, fold4_into, head_to_aligned, map,
+    map_aligned,
+};
 
 /// Elements per chunk of a row. Softmax and log-softmax form their sum per
 /// chunk and add the chunk sums in order, so a row split across threads at
@@ -156,10 +159,24 @@ macro_rules! with_scale {
     };
 }
 
+/// `fold4` from `x`'s first vector-aligned element, the head folded first
+/// into accumulator 0: only for reductions whose result does not depend on
+/// the grouping (max).
+#[inline(always)]
+fn fold4_aligned<L: Lanes, R: Reduce<L>>(l: L, x: &[f32], r: R) -> [R::Acc; 4] {
+    let (head, rest) = x.split_at(head_to_aligned::<L>(x));
+    let mut acc = [r.init(l); 4];
+    if !head.is_empty() {
+        acc[0] = r.step(l, acc[0], l.load_tail(head, R::FILL));
+    }
+    fold4_into(l, rest, r, &mut acc);
+    acc
+}
+
 /// Max and whether `x` holds a NaN. `-inf` for an empty slice.
 #[inline(always)]
 fn max_nan<L: Lanes>(l: L, x: &[f32]) -> (f32, bool) {
-    let [a, b, c, d] = fold4(l, x, MaxNan);
+    let [a, b, c, d] = fold4_aligned(l, x, MaxNan);
     let m = l.max(l.max(a.0, b.0), l.max(c.0, d.0));
     let nan = l.or_mask(l.or_mask(a.1, b.1), l.or_mask(c.1, d.1));
     (l.reduce_max(m), l.any(nan))
@@ -170,7 +187,7 @@ fn max_nan<L: Lanes>(l: L, x: &[f32]) -> (f32, bool) {
 /// depend on how the row was grouped.
 #[inline(always)]
 pub(crate) fn softmax_max<L: Lanes>(l: L, x: &[f32]) -> f32 {
-    let [a, b, c, d] = fold4(l, x, Max);
+    let [a, b, c, d] = fold4_aligned(l, x, Max);
     l.reduce_max(l.max(l.max(a, b), l.max(c, d))) + 0.0
 }
 
@@ -294,8 +311,8 @@ impl<L: Lanes> Map<L> for Exp {
 
 /// `y = exp(x)`.
 #[inline(always)]
-pub(crate) fn exp_row<L: Lanes>(l: L, mut io: InOut<'_>) {
-    map(l, &mut io, &mut Exp);
+pub(crate) fn exp_row<L: Lanes>(l: L, io: InOut<'_>) {
+    map_aligned(l, io, &mut Exp);
 }
 
 /// `y = exp(s(x - max))`, summed as it is stored.
@@ -368,7 +385,7 @@ impl<L: Lanes> Map<L> for MulBy<L> {
 /// Pass 3 of softmax: `y *= s`.
 #[inline(always)]
 pub(crate) fn scale<L: Lanes>(l: L, y: &mut [f32], s: f32) {
-    map(l, &mut InOut::InPlace(y), &mut MulBy(l.splat(s)));
+    map_aligned(l, InOut::InPlace(y), &mut MulBy(l.splat(s)));
 }
 
 /// The factor softmax multiplies by, from the sum of `exp(x - max)`.
@@ -495,7 +512,7 @@ impl<L: Lanes, S: Scale<L>> Map<L> for SubSub<L, S> {
 #[inline(always)]
 pub(crate) fn sub_max_log_sum<L: Lanes>(
     l: L,
-    mut io: InOut<'_>,
+    io: InOut<'_>,
     max: f32,
     log_sum: f32,
     inv_t: Option<f32>,
@@ -506,7 +523,7 @@ pub(crate) fn sub_max_log_sum<L: Lanes>(
             scale,
             log_sum: l.splat(log_sum),
         };
-        map(l, &mut io, &mut f);
+        map_aligned(l, io, &mut f);
     })
 }
 
