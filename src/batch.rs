@@ -107,11 +107,8 @@ impl Batch {
             .into_iter()
             .chain(y_len.map(|l| ("y", l, self.y_stride)));
         for (name, len, stride) in lens {
-            // Checked: a huge `rows` or stride must be an error, not a wrap.
-            let needed = (self.rows - 1)
-                .checked_mul(stride)
-                .and_then(|n| n.checked_add(self.cols))
-                .unwrap_or(usize::MAX);
+            // Saturating: a size that overflows is too long, not a wrap.
+            let needed = rows_len(self.rows, self.cols, stride);
             if len < needed {
                 return Err(Error::TooShort {
                     name,

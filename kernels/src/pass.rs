@@ -107,12 +107,13 @@ pub struct Rows<'a> {
 }
 
 /// Elements a buffer needs for `rows` rows of `cols` at `stride`: the last
-/// row needs no padding.
+/// row needs no padding. Saturates at `usize::MAX` (no slice is that long),
+/// so a size that overflows reads as too long, never as small.
 #[inline]
 pub fn rows_len(rows: usize, cols: usize, stride: usize) -> usize {
     match rows {
         0 => 0,
-        r => (r - 1) * stride + cols,
+        r => (r - 1).saturating_mul(stride).saturating_add(cols),
     }
 }
 
