@@ -147,6 +147,11 @@ pub(crate) const TASK_MIN: usize = 1 << 15;
 /// vocabulary row splits.
 pub(crate) const SPLIT_MIN: usize = 3 * CHUNK / 2;
 
+/// Rows per task: at least `TASK_MIN` elements, and about 4 tasks a thread.
+fn rows_per_task(rows: usize, cols: usize, threads: usize) -> usize {
+    (TASK_MIN / cols).clamp(1, rows.div_ceil(4 * threads).max(1))
+}
+
 /// Softmax or log-softmax.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Op {
@@ -205,8 +210,7 @@ pub(crate) fn run(level: Level, op: Op, io: InOut<'_>, b: &Batch) {
     } else if threads == 1 || rows == 1 {
         op.rows(level, Rows::new(io, rows, cols, xs, ys), inv_t);
     } else {
-        // At least TASK_MIN elements a task, at least ~4 tasks a thread.
-        let per_task = (TASK_MIN / cols).clamp(1, rows.div_ceil(4 * threads).max(1));
+        let per_task = rows_per_task(rows, cols, threads);
         let task = |g: usize, io: InOut<'_>| {
             let n = per_task.min(rows - g * per_task);
             op.rows(level, Rows::new(io, n, cols, xs, ys), inv_t);
@@ -285,7 +289,7 @@ pub(crate) fn argmax(level: Level, x: &[f32], b: &Batch, out: &mut [usize]) {
     if threads == 1 || rows == 1 || rows * cols <= SEQUENTIAL_MAX {
         level.argmax_rows(x, cols, xs, out);
     } else {
-        let per_task = (TASK_MIN / cols).clamp(1, rows.div_ceil(4 * threads).max(1));
+        let per_task = rows_per_task(rows, cols, threads);
         x[..rows_len(rows, cols, xs)]
             .par_chunks(per_task * xs)
             .zip(out.par_chunks_mut(per_task))
