@@ -3,7 +3,7 @@
 
 use rayon::iter::Either;
 use rayon::prelude::*;
-use softmax_simd_kernels::{CHUNK, InOut, Level, Rows, log_of_sum, reciprocal, rows_len};
+use softmax_simd_kernels::{CHUNK, InOut, Level, MaxSum, Rows, log_of_sum, reciprocal, rows_len};
 
 use crate::Error;
 
@@ -246,35 +246,39 @@ fn pieces<'a>(io: InOut<'a>) -> impl IndexedParallelIterator<Item = InOut<'a>> {
     }
 }
 
-/// One row across threads: the max of the pieces, the pieces' sums added in
-/// order, then the last pass; the same bits as the one-row kernel, which adds
-/// its sum per `CHUNK` in the same order.
+/// One row across threads, in pieces of `CHUNK`, with the same bits as the
+/// one-row kernel, which forms its sums per `CHUNK` and combines them in the
+/// same order. Softmax: the max of the pieces, the pieces' exp sums added in
+/// order, then the scale. Log-softmax: each piece's max and sum in one read,
+/// combined in order, then the last pass.
 fn split_row(level: Level, op: Op, mut io: InOut<'_>, inv_t: Option<f32>) {
-    let maxes: Vec<f32> = io
-        .input()
-        .par_chunks(CHUNK)
-        .map(|c| level.softmax_max(c))
-        .collect();
-    let m = level.softmax_max(&maxes);
-    let add_in_order = |sums: Vec<f64>| sums.into_iter().fold(0.0f64, |a, s| a + s);
     match op {
         Op::Softmax => {
-            let sums = pieces(io.reborrow())
+            let maxes: Vec<f32> = io
+                .input()
+                .par_chunks(CHUNK)
+                .map(|c| level.softmax_max(c))
+                .collect();
+            let m = level.softmax_max(&maxes);
+            let sums: Vec<f64> = pieces(io.reborrow())
                 .map(|p| level.exp_sub_store_sum(p, m, inv_t))
                 .collect();
-            let s = reciprocal(add_in_order(sums));
+            let s = reciprocal(sums.into_iter().fold(0.0, |a, s| a + s));
             io.output()
                 .par_chunks_mut(CHUNK)
                 .for_each(|y| level.scale(y, s));
         }
         Op::LogSoftmax => {
-            let sums = io
+            let parts: Vec<MaxSum> = io
                 .input()
                 .par_chunks(CHUNK)
-                .map(|x| level.exp_sub_sum(x, m, inv_t))
+                .map(|x| level.max_exp_sum(x, inv_t))
                 .collect();
-            let log_sum = log_of_sum(add_in_order(sums));
-            pieces(io).for_each(|p| level.sub_max_log_sum(p, m, log_sum, inv_t));
+            let total = parts
+                .into_iter()
+                .fold(MaxSum::EMPTY, |a, p| a.then(p, inv_t));
+            let log_sum = log_of_sum(total.sum);
+            pieces(io).for_each(|p| level.sub_max_log_sum(p, total.max, log_sum, inv_t));
         }
     }
 }

@@ -203,3 +203,50 @@ fn no_bit_pattern_panics() {
         }
     }
 }
+
+/// Rows whose max comes late: log-softmax forms its max and sum in one read,
+/// raising the max block by block, so the sum so far is rescaled and blocks
+/// that are all -inf (or NaN) come before any finite value. Lengths of many
+/// blocks and of two chunks; the results against the f64 oracle, in place
+/// and out of place, and one row split across threads bit for bit.
+#[test]
+fn late_maxima_and_leading_minus_inf_blocks() {
+    let mut rng = Rng::new(13);
+    let mut lens = vec![1025usize, 4099, 70_000];
+    if !emulated() {
+        lens.push(140_000);
+    }
+    for k in levels() {
+        for &n in &lens {
+            // The max rises in every block, by 1 to 1e30 overall.
+            let ascending: Vec<f32> = (0..n)
+                .map(|i| -80.0 + 160.0 * i as f32 / n as f32)
+                .collect();
+            let steps: Vec<f32> = (0..n).map(|i| 1e30 * (i as f32 / n as f32 - 0.5)).collect();
+            let mut late = rng.logits(n, 4.0);
+            late[..n / 2].fill(NINF);
+            let mut scaled = rng.logits(n, 30.0);
+            scaled[n - 3] = 400.0;
+            for x in [&ascending, &steps, &late, &scaled] {
+                let [s, l, si, li] = both(&k, x);
+                let what = format!("{} n={n}", k.isa());
+                assert!(softmax_excess(x, &s) <= 1.0, "{what}");
+                assert!(log_softmax_error(x, &l) <= 2e-6, "{what}");
+                assert_eq!(bits(&s), bits(&si), "{what}");
+                assert_eq!(bits(&l), bits(&li), "{what}");
+                for i in 0..n / 2 {
+                    if x[i] == NINF {
+                        assert_eq!((s[i], l[i]), (0.0, NINF), "{what}");
+                    }
+                }
+                let mut rows = vec![0.0; n];
+                k.log_softmax_rows(x, &mut rows, n).unwrap();
+                assert_eq!(bits(&rows), bits(&l), "{what}: split row");
+            }
+            // An all-NaN block before the finite values: still all NaN.
+            let mut x = rng.logits(n, 4.0);
+            x[..1024].fill(f32::NAN);
+            all_nan(&k, &x, "a block of NaN first");
+        }
+    }
+}

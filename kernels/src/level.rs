@@ -157,8 +157,9 @@ kernels! {
     fn exp_sub_store_sum(io: InOut<'a>, max: f32, inv_t: Option<f32>) -> f64 = row::exp_sub_store_sum;
     /// Softmax pass 3 on a piece: `y *= s`, `s = reciprocal(total)`.
     fn scale(y: &'a mut [f32], s: f32) -> () = row::scale;
-    /// Log-softmax pass 2 on a piece: the sum of `exp((x - max) * inv_t)`.
-    fn exp_sub_sum(x: &'a [f32], max: f32, inv_t: Option<f32>) -> f64 = row::exp_sub_sum;
-    /// Log-softmax pass 3 on a piece: `y = (x - max) * inv_t - log_sum`.
+    /// Log-softmax pass 1 on a piece of at most `CHUNK`: its max and sum;
+    /// combine the pieces in order with `MaxSum::then`.
+    fn max_exp_sum(x: &'a [f32], inv_t: Option<f32>) -> row::MaxSum = row::max_exp_sum;
+    /// Log-softmax pass 2 on a piece: `y = (x - max) * inv_t - log_sum`.
     fn sub_max_log_sum(io: InOut<'a>, max: f32, log_sum: f32, inv_t: Option<f32>) -> () = row::sub_max_log_sum;
 }

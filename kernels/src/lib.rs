@@ -23,4 +23,4 @@ mod row;
 
 pub use level::Level;
 pub use pass::{InOut, Rows, rows_len};
-pub use row::{CHUNK, log_of_sum, reciprocal};
+pub use row::{CHUNK, MaxSum, log_of_sum, reciprocal};
