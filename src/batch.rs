@@ -3,9 +3,10 @@
 
 use rayon::iter::Either;
 use rayon::prelude::*;
-use softmax_simd_kernels::{CHUNK, InOut, Level, MaxSum, Rows, log_of_sum, reciprocal, rows_len};
+use softmax_simd_kernels::{CHUNK, InOut, Level, MaxSum, Rows, SEGMENT, log_of_sum, rows_len};
 
 use crate::Error;
+use crate::scratch::with_refs;
 
 /// A matrix of `rows` rows of `cols` values, row-major: input row `i`
 /// starts at `x[i * x_stride]`, output row `i` at `y[i * y_stride]`; and a
@@ -170,14 +171,14 @@ fn first_row(io: InOut<'_>, cols: usize) -> InOut<'_> {
 impl Op {
     fn row(self, level: Level, io: InOut<'_>, inv_t: Option<f32>) {
         match self {
-            Op::Softmax => level.softmax(io, inv_t),
+            Op::Softmax => with_refs(io.len(), |refs| level.softmax(io, inv_t, refs)),
             Op::LogSoftmax => level.log_softmax(io, inv_t),
         }
     }
 
     fn rows(self, level: Level, rows: Rows<'_>, inv_t: Option<f32>) {
         match self {
-            Op::Softmax => level.softmax_rows(rows, inv_t),
+            Op::Softmax => with_refs(rows.cols(), |refs| level.softmax_rows(rows, inv_t, refs)),
             Op::LogSoftmax => level.log_softmax_rows(rows, inv_t),
         }
     }
@@ -247,36 +248,39 @@ fn pieces<'a>(io: InOut<'a>) -> impl IndexedParallelIterator<Item = InOut<'a>> {
 }
 
 /// One row across threads, in pieces of `CHUNK`, with the same bits as the
-/// one-row kernel, which forms its sums per `CHUNK` and combines them in the
-/// same order. Softmax: the max of the pieces, the pieces' exp sums added in
-/// order, then the scale. Log-softmax: each piece's max and sum in one read,
-/// combined in order, then the last pass.
+/// one-row kernel, which forms its max and sum per `CHUNK` and combines them
+/// in the same order (`MaxSum::then`). Softmax: each piece's `exp` stored
+/// and its max and sum, then the scale, the pieces' block values in a
+/// buffer between the two. Log-softmax: each piece's max and sum, then the
+/// last pass.
 fn split_row(level: Level, op: Op, mut io: InOut<'_>, inv_t: Option<f32>) {
+    let combine = |parts: Vec<MaxSum>| {
+        parts
+            .into_iter()
+            .fold(MaxSum::EMPTY, |a, p| a.then(p, inv_t))
+    };
     match op {
         Op::Softmax => {
-            let maxes: Vec<f32> = io
-                .input()
-                .par_chunks(CHUNK)
-                .map(|c| level.softmax_max(c))
-                .collect();
-            let m = level.softmax_max(&maxes);
-            let sums: Vec<f64> = pieces(io.reborrow())
-                .map(|p| level.exp_sub_store_sum(p, m, inv_t))
-                .collect();
-            let s = reciprocal(sums.into_iter().fold(0.0, |a, s| a + s));
+            let per_piece = CHUNK / SEGMENT;
+            let mut refs = vec![0.0f32; io.len().div_ceil(CHUNK) * per_piece];
+            let total = combine(
+                pieces(io.reborrow())
+                    .zip(refs.par_chunks_mut(per_piece))
+                    .map(|(p, r)| level.softmax_piece(p, inv_t, r))
+                    .collect(),
+            );
             io.output()
                 .par_chunks_mut(CHUNK)
-                .for_each(|y| level.scale(y, s));
+                .zip(refs.par_chunks(per_piece))
+                .for_each(|(y, r)| level.softmax_scale(y, r, total, inv_t));
         }
         Op::LogSoftmax => {
-            let parts: Vec<MaxSum> = io
-                .input()
-                .par_chunks(CHUNK)
-                .map(|x| level.max_exp_sum(x, inv_t))
-                .collect();
-            let total = parts
-                .into_iter()
-                .fold(MaxSum::EMPTY, |a, p| a.then(p, inv_t));
+            let total = combine(
+                io.input()
+                    .par_chunks(CHUNK)
+                    .map(|x| level.max_exp_sum(x, inv_t))
+                    .collect(),
+            );
             let log_sum = log_of_sum(total.sum);
             pieces(io).for_each(|p| level.sub_max_log_sum(p, total.max, log_sum, inv_t));
         }

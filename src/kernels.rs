@@ -4,6 +4,8 @@ use std::sync::OnceLock;
 
 use softmax_simd_kernels::{InOut, Level};
 
+use crate::scratch::with_refs;
+
 use crate::batch::{self, Batch, Op, checks};
 use crate::{Error, Isa};
 
@@ -52,13 +54,17 @@ impl Kernels {
     /// written for an empty row.
     pub fn softmax(&self, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
         same_len(x, y)?;
-        self.level.softmax(InOut::Split(x, y), None);
+        with_refs(x.len(), |refs| {
+            self.level.softmax(InOut::Split(x, y), None, refs)
+        });
         Ok(())
     }
 
     /// Softmax of `x`, in place.
     pub fn softmax_in_place(&self, x: &mut [f32]) {
-        self.level.softmax(InOut::InPlace(x), None);
+        with_refs(x.len(), |refs| {
+            self.level.softmax(InOut::InPlace(x), None, refs)
+        });
     }
 
     /// `y = log_softmax(x)`: `(x - max) - ln(sum(exp(x - max)))`.

@@ -30,6 +30,7 @@ mod batch;
 mod error;
 mod isa;
 mod kernels;
+mod scratch;
 
 pub use batch::Batch;
 pub use error::Error;

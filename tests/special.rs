@@ -204,9 +204,10 @@ fn no_bit_pattern_panics() {
     }
 }
 
-/// Rows whose max comes late: log-softmax forms its max and sum in one read,
-/// raising the max block by block, so the sum so far is rescaled and blocks
-/// that are all -inf (or NaN) come before any finite value. Lengths of many
+/// Rows whose max comes late: long rows form their max and sum in one read,
+/// raising the max segment by segment, so the sum so far is rescaled (and
+/// softmax scales its segments by different factors), and segments that are
+/// all -inf (or NaN) come before any finite value. Lengths of many
 /// blocks and of two chunks; the results against the f64 oracle, in place
 /// and out of place, and one row split across threads bit for bit.
 #[test]
@@ -240,6 +241,8 @@ fn late_maxima_and_leading_minus_inf_blocks() {
                     }
                 }
                 let mut rows = vec![0.0; n];
+                k.softmax_rows(x, &mut rows, n).unwrap();
+                assert_eq!(bits(&rows), bits(&s), "{what}: split row");
                 k.log_softmax_rows(x, &mut rows, n).unwrap();
                 assert_eq!(bits(&rows), bits(&l), "{what}: split row");
             }

@@ -131,12 +131,20 @@ kernels! {
     fn argmax(x: &'a [f32]) -> Option<usize> = row::argmax;
     /// `exp` element-wise: at most 2 ulp where the result is normal.
     fn exp(io: InOut<'a>) -> () = row::exp_row;
-    /// Softmax of one row, of `x * inv_t` (`None`: of `x`).
-    fn softmax(io: InOut<'a>, inv_t: Option<f32>) -> () = row::softmax;
+    /// Softmax of one row, of `x * inv_t` (`None`: of `x`); `refs` is
+    /// scratch of at least `refs_len(io.len())` values.
+    ///
+    /// # Panics
+    /// If `refs` is shorter.
+    fn softmax(io: InOut<'a>, inv_t: Option<f32>, refs: &'a mut [f32]) -> () = row::softmax;
     /// Log-softmax of one row, of `x * inv_t` (`None`: of `x`).
     fn log_softmax(io: InOut<'a>, inv_t: Option<f32>) -> () = row::log_softmax;
-    /// Softmax of every row: one dispatch for many small rows.
-    fn softmax_rows(rows: Rows<'a>, inv_t: Option<f32>) -> () = row::softmax_rows;
+    /// Softmax of every row: one dispatch for many small rows; `refs` is
+    /// scratch of at least `refs_len(cols)` values.
+    ///
+    /// # Panics
+    /// If `refs` is shorter.
+    fn softmax_rows(rows: Rows<'a>, inv_t: Option<f32>, refs: &'a mut [f32]) -> () = row::softmax_rows;
     /// Log-softmax of every row.
     fn log_softmax_rows(rows: Rows<'a>, inv_t: Option<f32>) -> () = row::log_softmax_rows;
     /// `out[i]` = argmax of row `i`, for `out.len()` rows of `cols` at
@@ -150,13 +158,13 @@ kernels! {
     // multiples of `CHUNK` (the one-row kernels add their sum per `CHUNK`,
     // so the pieces give the same bits).
 
-    /// Softmax pass 1: the max subtracted (NaN-blind on x86, see the docs
-    /// of `softmax`); combine the max of pieces with this function again.
-    fn softmax_max(x: &'a [f32]) -> f32 = row::softmax_max;
-    /// Softmax pass 2 on a piece: `y = exp((x - max) * inv_t)`; its sum.
-    fn exp_sub_store_sum(io: InOut<'a>, max: f32, inv_t: Option<f32>) -> f64 = row::exp_sub_store_sum;
-    /// Softmax pass 3 on a piece: `y *= s`, `s = reciprocal(total)`.
-    fn scale(y: &'a mut [f32], s: f32) -> () = row::scale;
+    /// Softmax pass 1 on a piece of a row of at least `ONE_READ_MIN`: at most
+    /// `CHUNK` values from a multiple of `CHUNK`; `refs` gets one value per
+    /// `SEGMENT`. Combine the pieces in order with `MaxSum::then`.
+    fn softmax_piece(io: InOut<'a>, inv_t: Option<f32>, refs: &'a mut [f32]) -> row::MaxSum = row::softmax_piece;
+    /// Softmax pass 2 on the output of pieces from `softmax_piece` (from a
+    /// multiple of `CHUNK`), with their `refs` and their combined total.
+    fn softmax_scale(y: &'a mut [f32], refs: &'a [f32], total: row::MaxSum, inv_t: Option<f32>) -> () = row::softmax_scale;
     /// Log-softmax pass 1 on a piece of at most `CHUNK`: its max and sum;
     /// combine the pieces in order with `MaxSum::then`.
     fn max_exp_sum(x: &'a [f32], inv_t: Option<f32>) -> row::MaxSum = row::max_exp_sum;

@@ -9,7 +9,7 @@
 //! use softmax_simd_kernels::{InOut, Level};
 //! let x = [1.0f32, 2.0, 3.0];
 //! let mut y = [0.0f32; 3];
-//! Level::Portable.softmax(InOut::split(&x, &mut y), None);
+//! Level::Portable.softmax(InOut::split(&x, &mut y), None, &mut []);
 //! assert!((y.iter().sum::<f32>() - 1.0).abs() < 1e-6);
 //! ```
 #![forbid(unsafe_code)]
@@ -23,4 +23,4 @@ mod row;
 
 pub use level::Level;
 pub use pass::{InOut, Rows, rows_len};
-pub use row::{CHUNK, MaxSum, log_of_sum, reciprocal};
+pub use row::{CHUNK, MaxSum, ONE_READ_MIN, SEGMENT, log_of_sum, refs_len};

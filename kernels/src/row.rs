@@ -340,18 +340,8 @@ impl<L: Lanes, S: Scale<L>, A: Alongside<L>> Map<L> for ExpSubStore<'_, L, S, A>
     }
 }
 
-/// Pass 2 of softmax: `y = exp((x - max) / t)`; returns the sum of `y` in f64.
-#[inline(always)]
-pub(crate) fn exp_sub_store_sum<L: Lanes>(
-    l: L,
-    io: InOut<'_>,
-    max: f32,
-    inv_t: Option<f32>,
-) -> f64 {
-    exp_sub_store_sum_along(l, io, max, inv_t, &mut ())
-}
-
-/// `exp_sub_store_sum`, doing `along` after every block.
+/// Pass 2 of a short softmax row: `y = exp((x - max) / t)`, doing `along`
+/// after every block; returns the sum of `y` in f64.
 #[inline(always)]
 fn exp_sub_store_sum_along<L: Lanes, A: Alongside<L>>(
     l: L,
@@ -382,15 +372,15 @@ impl<L: Lanes> Map<L> for MulBy<L> {
     }
 }
 
-/// Pass 3 of softmax: `y *= s`.
+/// The last pass of softmax: `y *= s`.
 #[inline(always)]
-pub(crate) fn scale<L: Lanes>(l: L, y: &mut [f32], s: f32) {
+fn scale<L: Lanes>(l: L, y: &mut [f32], s: f32) {
     map_aligned(l, InOut::InPlace(y), &mut MulBy(l.splat(s)));
 }
 
 /// The factor softmax multiplies by, from the sum of `exp(x - max)`.
 #[inline(always)]
-pub fn reciprocal(sum: f64) -> f32 {
+pub(crate) fn reciprocal(sum: f64) -> f32 {
     (1.0 / sum) as f32
 }
 
@@ -405,7 +395,7 @@ pub(crate) trait RowKind {
         along: &mut A,
     );
     /// The one-row function, for rows longer than a block.
-    fn long_row<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>);
+    fn long_row<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]);
 }
 
 /// `y = exp((x - max) / t) / sum(...)`.
@@ -424,8 +414,8 @@ impl RowKind for SoftmaxRow {
         scale(l, io.output(), reciprocal(sum));
     }
     #[inline(always)]
-    fn long_row<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>) {
-        softmax(l, io, inv_t);
+    fn long_row<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]) {
+        softmax(l, io, inv_t, refs);
     }
 }
 
@@ -445,7 +435,7 @@ impl RowKind for LogSoftmaxRow {
         sub_max_log_sum(l, io, max, log_of_sum(sum), inv_t);
     }
     #[inline(always)]
-    fn long_row<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>) {
+    fn long_row<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, _: &mut [f32]) {
         log_softmax(l, io, inv_t);
     }
 }
@@ -461,9 +451,155 @@ fn one_row<L: Lanes, K: RowKind>(l: L, io: InOut<'_>, inv_t: Option<f32>) {
 }
 
 /// `y = softmax(x / t)`, with `inv_t = 1 / t` (`None` for `t = 1`).
+///
+/// A row shorter than `ONE_READ_MIN` takes its max, then `exp` and the sum,
+/// then the scale. A longer row reads `x` once (`softmax_piece`, per chunk)
+/// and scales `y` once (`softmax_scale`); `refs` holds a value per segment
+/// in between, at least `refs_len(io.len())` of them.
+///
+/// # Panics
+/// If `refs` is shorter than that (before writing anything).
 #[inline(always)]
-pub(crate) fn softmax<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>) {
-    one_row::<L, SoftmaxRow>(l, io, inv_t);
+pub(crate) fn softmax<L: Lanes>(l: L, mut io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]) {
+    assert!(refs.len() >= refs_len(io.len()), "softmax: refs too short");
+    if io.len() < ONE_READ_MIN {
+        one_row::<L, SoftmaxRow>(l, io, inv_t);
+        return;
+    }
+    let per_chunk = CHUNK / SEGMENT;
+    let mut total = MaxSum::EMPTY;
+    let mut rest = io.reborrow();
+    for r in refs.chunks_mut(per_chunk) {
+        if rest.is_empty() {
+            break;
+        }
+        let n = CHUNK.min(rest.len());
+        let (piece, tail) = rest.split_at(n);
+        total = total.then(softmax_piece(l, piece, inv_t, r), inv_t);
+        rest = tail;
+    }
+    softmax_scale(l, io.output(), refs, total, inv_t);
+}
+
+/// Scratch `softmax` needs for a row of `n`: one f32 per `SEGMENT`, none
+/// below `ONE_READ_MIN`.
+pub const fn refs_len(n: usize) -> usize {
+    if n < ONE_READ_MIN {
+        0
+    } else {
+        n.div_ceil(SEGMENT)
+    }
+}
+
+/// `y = exp((x - sub) / t)`, summed in f32 lanes as it is stored (one block
+/// at a time: no f64 in the loop, where AVX2's 16 registers are all taken).
+struct ExpStore<L: Lanes, S> {
+    sub: L::V,
+    scale: S,
+    acc: L::V,
+}
+
+impl<L: Lanes, S: Scale<L>> Map<L> for ExpStore<L, S> {
+    const FILL: f32 = f32::NEG_INFINITY;
+    #[inline(always)]
+    fn apply(&mut self, l: L, x: L::V) -> L::V {
+        let e = exp_nonpositive(l, self.scale.apply(l, l.sub(x, self.sub)));
+        self.acc = l.add(self.acc, e);
+        e
+    }
+}
+
+/// Elements per segment: the one-read passes take a segment's max before
+/// its `exp`, and softmax keeps one value per segment between its passes. A
+/// multiple of every level's block (64 to 1024), so each level adds the same
+/// number of blocks per segment whatever the alignment; one AVX-512 block.
+pub const SEGMENT: usize = 1024;
+
+/// Softmax pass 1 on a piece (at most one `CHUNK`, starting at a multiple
+/// of it) in one read of `x`: per `SEGMENT` its max first (the segment is
+/// then in L1), the running max raised and the sum so far rescaled in f64
+/// when the segment's is larger, then `y = exp((x - running max) / t)` for
+/// the segment. `refs[s]` keeps the max segment `s` subtracted, for
+/// `softmax_scale`. Returns the piece's max and sum below it.
+#[inline(always)]
+pub(crate) fn softmax_piece<L: Lanes>(
+    l: L,
+    io: InOut<'_>,
+    inv_t: Option<f32>,
+    refs: &mut [f32],
+) -> MaxSum {
+    with_scale!(l, inv_t, |scale| {
+        let mut acc = MaxSum::EMPTY;
+        let mut rest = io;
+        for r in refs.iter_mut() {
+            if rest.is_empty() {
+                break;
+            }
+            let n = SEGMENT.min(rest.len());
+            let (mut seg, tail) = rest.split_at(n);
+            rest = tail;
+            let m = softmax_max(l, seg.input());
+            if m > acc.max {
+                acc = MaxSum {
+                    max: m,
+                    sum: acc.raised_to(m, inv_t),
+                };
+            }
+            *r = acc.max;
+            let sub = l.splat(below(acc.max));
+            while !seg.is_empty() {
+                let n = block_len::<L>().min(seg.len());
+                let (mut blk, tail) = seg.split_at(n);
+                seg = tail;
+                let mut f = ExpStore {
+                    sub,
+                    scale,
+                    acc: l.splat(0.0),
+                };
+                map(l, &mut blk, &mut f);
+                acc.sum += f64::from(l.reduce_sum(f.acc));
+            }
+        }
+        acc
+    })
+}
+
+/// What a segment subtracts below a running max `m`: `m`, or 0 while every
+/// value so far is -inf (or NaN): -inf then gives 0 and NaN gives NaN, where
+/// `-inf - -inf` would be NaN.
+#[inline(always)]
+fn below(m: f32) -> f32 {
+    if m == f32::NEG_INFINITY { 0.0 } else { m }
+}
+
+/// Softmax pass 2 on `y` (a piece or the row, from a multiple of `CHUNK`):
+/// segment `s` times `exp((refs[s] - total.max) / t) / total.sum`, that
+/// factor formed in f64 once per run of segments with the same `refs`, each
+/// run scaled from its first vector-aligned element.
+#[inline(always)]
+pub(crate) fn softmax_scale<L: Lanes>(
+    l: L,
+    y: &mut [f32],
+    refs: &[f32],
+    total: MaxSum,
+    inv_t: Option<f32>,
+) {
+    let inv_sum = 1.0 / total.sum;
+    let mut rest = y;
+    let mut refs = &refs[..rest.len().div_ceil(SEGMENT)];
+    while let Some(&r) = refs.first() {
+        let run = refs.iter().take_while(|&&q| q == r).count();
+        let (ys, tail) = rest.split_at_mut((run * SEGMENT).min(rest.len()));
+        let d = (f64::from(r) - f64::from(total.max)) * inv_t.map_or(1.0, f64::from);
+        let factor = if r == total.max {
+            inv_sum
+        } else {
+            d.exp() * inv_sum
+        };
+        scale(l, ys, factor as f32);
+        rest = tail;
+        refs = &refs[run..];
+    }
 }
 
 /// `y = log_softmax(x / t)`, with `inv_t = 1 / t` (`None` for `t = 1`).
@@ -483,16 +619,19 @@ pub(crate) fn log_softmax<L: Lanes>(l: L, mut io: InOut<'_>, inv_t: Option<f32>)
     sub_max_log_sum(l, io.reborrow(), total.max, log_of_sum(total.sum), inv_t);
 }
 
-/// Rows at least this long take log-softmax's max and sum in one read
-/// (`max_exp_sum`): two passes over `x` instead of three, and the read from
-/// memory overlaps the `exp` work. Out of cache that pays: one thread,
-/// criterion medians, log-softmax time over the copy of the same bytes in
-/// the same run, before -> after: 256 x 32000 1.76 -> 1.21, 64 x 128256
-/// 1.93 -> 1.19, 4096 x 4096 1.74 -> 1.24. A row in cache gains nothing and
-/// pays the per-block max and the f64 `exp` when the max rises (one row in a
-/// loop, log-softmax time over softmax's, AVX2 and AVX-512): 5-13% slower at
-/// 1024 and 2048 entries, so shorter rows keep three passes; 6% at 4096.
-pub(crate) const ONE_READ_MIN: usize = 4096;
+/// Rows at least this long read `x` once for its max, `exp` and sum, a
+/// `SEGMENT` at a time (`max_exp_sum`, `softmax_piece`), then make one more
+/// pass: two passes instead of three, and the read from memory overlaps the
+/// `exp` work. Out of cache that pays. One thread, time over the copy of the
+/// same bytes in the same run, three passes -> one read: log-softmax
+/// (criterion medians) 256 x 32000 1.76 -> 1.21, 64 x 128256 1.93 -> 1.19,
+/// 4096 x 4096 1.74 -> 1.24; softmax (AVX-512, median of 15, old and new
+/// kernels in one process) 1.62 -> 1.13, 1.58 -> 1.19, 1.26 -> 1.11. A row in
+/// cache gains nothing and pays a max and a branch per segment and an f64
+/// `exp` when the max rises: one row in a loop, log-softmax 5-13% slower at
+/// 1024 and 2048 entries (AVX2, AVX-512), so shorter rows keep three passes;
+/// at 4096 to 128256, softmax on AVX-512 within 1% (4096: 6%), on AVX2 7%.
+pub const ONE_READ_MIN: usize = 4096;
 
 /// The max of some values and the sum of `exp((x - max) / t)` over them, in
 /// f64: what log-softmax needs of a row, formed chunk by chunk.
@@ -538,30 +677,26 @@ impl MaxSum {
     }
 }
 
-/// `MaxSum` of `x` (at most one `CHUNK`) in one read: per block its max
-/// first (the block is then in L1 for the sum), the running max raised and
-/// the sum so far rescaled in f64 when the block's max is larger.
+/// `MaxSum` of `x` (at most one `CHUNK`) in one read: per `SEGMENT` its max
+/// first (the segment is then in L1 for the sum), the running max raised and
+/// the sum so far rescaled in f64 when the segment's max is larger.
 #[inline(always)]
 pub(crate) fn max_exp_sum<L: Lanes>(l: L, x: &[f32], inv_t: Option<f32>) -> MaxSum {
     with_scale!(l, inv_t, |scale| {
         let mut acc = MaxSum::EMPTY;
-        for blk in x.chunks(block_len::<L>()) {
-            let m = softmax_max(l, blk);
+        for seg in x.chunks(SEGMENT) {
+            let m = softmax_max(l, seg);
             if m > acc.max {
                 acc = MaxSum {
                     max: m,
                     sum: acc.raised_to(m, inv_t),
                 };
             }
-            // While every value so far is -inf (or NaN), subtract 0: -inf
-            // then adds 0 and NaN adds NaN, where `-inf - -inf` would be NaN.
-            let sub = if acc.max == f32::NEG_INFINITY {
-                0.0
-            } else {
-                acc.max
-            };
-            let s = fold1(l, blk, AddExpSub(l.splat(sub), scale));
-            acc.sum += f64::from(l.reduce_sum(s));
+            let sub = l.splat(below(acc.max));
+            for blk in seg.chunks(block_len::<L>()) {
+                let s = fold1(l, blk, AddExpSub(sub, scale));
+                acc.sum += f64::from(l.reduce_sum(s));
+            }
         }
         acc
     })
@@ -632,13 +767,13 @@ pub(crate) fn sub_max_log_sum<L: Lanes>(
 /// 2.31 -> 2.77; for longer rows it was no faster or slower (4096 x 4096:
 /// 2.43 -> 2.11), so they take the plain loop.
 #[inline(always)]
-fn rows<L: Lanes, K: RowKind>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>) {
+fn rows<L: Lanes, K: RowKind>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>, refs: &mut [f32]) {
     if rows.rows() == 0 || rows.cols() == 0 {
         return;
     }
     if rows.cols() > block_len::<L>() {
         for i in 0..rows.rows() {
-            K::long_row(l, rows.row(i), inv_t);
+            K::long_row(l, rows.row(i), inv_t, refs);
         }
         return;
     }
@@ -657,14 +792,17 @@ fn rows<L: Lanes, K: RowKind>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>) {
 
 /// Softmax of every row.
 #[inline(always)]
-pub(crate) fn softmax_rows<L: Lanes>(l: L, r: Rows<'_>, inv_t: Option<f32>) {
-    rows::<L, SoftmaxRow>(l, r, inv_t);
+///
+/// # Panics
+/// If `refs` is shorter than `refs_len(cols)`.
+pub(crate) fn softmax_rows<L: Lanes>(l: L, r: Rows<'_>, inv_t: Option<f32>, refs: &mut [f32]) {
+    rows::<L, SoftmaxRow>(l, r, inv_t, refs);
 }
 
 /// Log-softmax of every row.
 #[inline(always)]
 pub(crate) fn log_softmax_rows<L: Lanes>(l: L, r: Rows<'_>, inv_t: Option<f32>) {
-    rows::<L, LogSoftmaxRow>(l, r, inv_t);
+    rows::<L, LogSoftmaxRow>(l, r, inv_t, &mut []);
 }
 
 /// `out[i] = argmax(row i)` for the `out.len()` rows of `cols` at `stride`.
