@@ -225,7 +225,15 @@ pub(crate) fn map<L: Lanes, F: Map<L>>(l: L, io: &mut InOut<'_>, f: &mut F) {
     let b = block_len::<L>();
     match io {
         InOut::Split(x, y) => {
-            for (xb, yb) in x.chunks(b).zip(y.chunks_mut(b)) {
+            // Offsets, not `x.chunks(b).zip(y.chunks_mut(b))`: that zip was
+            // left out of line, and each call divided twice and made the
+            // caller save its vector registers (one call per row).
+            let n = x.len().min(y.len());
+            let mut done = 0;
+            while done < n {
+                let len = b.min(n - done);
+                let (xb, yb) = (&x[done..done + len], &mut y[done..done + len]);
+                done += len;
                 let mut xs = xb.chunks_exact(L::N);
                 let mut ys = yb.chunks_exact_mut(L::N);
                 for (xv, yv) in (&mut xs).zip(&mut ys) {
