@@ -594,7 +594,7 @@ pub(crate) fn softmax_scale<L: Lanes>(
         let factor = if r == total.max {
             inv_sum
         } else {
-            d.exp() * inv_sum
+            exp_f64_nonpositive(d) * inv_sum
         };
         scale(l, ys, factor as f32);
         rest = tail;
@@ -633,6 +633,44 @@ pub(crate) fn log_softmax<L: Lanes>(l: L, mut io: InOut<'_>, inv_t: Option<f32>)
 /// at 4096 to 128256, softmax on AVX-512 within 1% (4096: 6%), on AVX2 7%.
 pub const ONE_READ_MIN: usize = 4096;
 
+/// `exp(d)` for `d <= 0` in f64, inline: the rescales of the one-read
+/// passes happen inside the SIMD kernels, where a call to libm's `exp` makes
+/// the kernel save and reload its vector registers. fdlibm's reduction
+/// `d = k ln2 + r` (ln 2 in two parts, `|r| <= ln2 / 2`), `e^r` by its Taylor
+/// series to `r^11` (the next term is under 7e-15), then `2^k` in the
+/// exponent bits. Below -700 (near f64's underflow), -inf and NaN go to
+/// libm.
+#[inline(always)]
+fn exp_f64_nonpositive(d: f64) -> f64 {
+    // fdlibm e_exp.c: ln2HI[0], ln2LO[0], and 1.5 * 2^52 to round.
+    const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
+    const ROUND: f64 = 6_755_399_441_055_744.0;
+    if d.is_nan() || d < -700.0 {
+        return d.exp();
+    }
+    let k = (d * core::f64::consts::LOG2_E + ROUND) - ROUND;
+    let r = (d - k * LN2_HI) - k * LN2_LO;
+    let mut p = 1.0 / 39_916_800.0; // 1/11!
+    for c in [
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = p * r + c;
+    }
+    // k is in [-1010, 0]: 2^k is a normal f64.
+    p * f64::from_bits(((k as i64 + 1023) as u64) << 52)
+}
+
 /// The max of some values and the sum of `exp((x - max) / t)` over them, in
 /// f64: what log-softmax needs of a row, formed chunk by chunk.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -658,7 +696,7 @@ impl MaxSum {
             return self.sum;
         }
         let d = f64::from(self.max) - f64::from(max);
-        self.sum * (d * inv_t.map_or(1.0, f64::from)).exp()
+        self.sum * exp_f64_nonpositive(d * inv_t.map_or(1.0, f64::from))
     }
 
     /// The values of `self` followed by those of `next`. Deterministic: the
@@ -816,5 +854,28 @@ pub(crate) fn argmax_rows<L: Lanes>(
 ) {
     for (i, o) in out.iter_mut().enumerate() {
         *o = argmax(l, &x[i * stride..i * stride + cols]).unwrap_or(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exp_f64_nonpositive;
+
+    /// Against libm's `exp` across the whole range it serves, and the edges.
+    #[test]
+    fn exp_f64_nonpositive_matches_libm() {
+        let mut worst = 0.0f64;
+        for i in 0..=700_000 {
+            for d in [-(i as f64) * 1e-3, -(i as f64) * 1e-3 - 3.7e-4] {
+                let (got, want) = (exp_f64_nonpositive(d), d.exp());
+                worst = worst.max((got - want).abs() / want);
+            }
+        }
+        assert!(worst < 2e-14, "worst relative error {worst:e}");
+        assert_eq!(exp_f64_nonpositive(0.0), 1.0);
+        assert_eq!(exp_f64_nonpositive(-0.0), 1.0);
+        assert_eq!(exp_f64_nonpositive(f64::NEG_INFINITY), 0.0);
+        assert_eq!(exp_f64_nonpositive(-1e300), 0.0);
+        assert!(exp_f64_nonpositive(f64::NAN).is_nan());
     }
 }
