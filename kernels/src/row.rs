@@ -779,7 +779,7 @@ impl<L: Lanes, S: Scale<L>> Map<L> for SubSub<L, S> {
     }
 }
 
-/// Pass 3 of log-softmax: `y = (x - max) / t - log_sum`, in that order.
+/// The last pass of log-softmax: `y = (x - max) / t - log_sum`, in that order.
 #[inline(always)]
 pub(crate) fn sub_max_log_sum<L: Lanes>(
     l: L,
