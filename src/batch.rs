@@ -250,9 +250,9 @@ fn pieces<'a>(io: InOut<'a>) -> impl IndexedParallelIterator<Item = InOut<'a>> {
 /// One row across threads, in pieces of `CHUNK`, with the same bits as the
 /// one-row kernel, which forms its max and sum per `CHUNK` and combines them
 /// in the same order (`MaxSum::then`). Softmax: each piece's `exp` stored
-/// and its max and sum, then the scale, the pieces' block values in a
-/// buffer between the two. Log-softmax: each piece's max and sum, then the
-/// last pass.
+/// and its max and sum, then the scale, the pieces' segment maxima in a
+/// buffer between the two. Log-softmax: each piece's max and sum (and out of
+/// place `y = x`), then the last pass on `y`.
 fn split_row(level: Level, op: Op, mut io: InOut<'_>, inv_t: Option<f32>) {
     let combine = |parts: Vec<MaxSum>| {
         parts
@@ -275,14 +275,16 @@ fn split_row(level: Level, op: Op, mut io: InOut<'_>, inv_t: Option<f32>) {
                 .for_each(|(y, r)| level.softmax_scale(y, r, total, inv_t));
         }
         Op::LogSoftmax => {
+            // Out of place, pass 1 copies x into y; pass 2 works on y.
             let total = combine(
-                io.input()
-                    .par_chunks(CHUNK)
-                    .map(|x| level.max_exp_sum(x, inv_t))
+                pieces(io.reborrow())
+                    .map(|p| level.max_exp_sum(p, inv_t))
                     .collect(),
             );
             let log_sum = log_of_sum(total.sum);
-            pieces(io).for_each(|p| level.sub_max_log_sum(p, total.max, log_sum, inv_t));
+            io.output()
+                .par_chunks_mut(CHUNK)
+                .for_each(|y| level.sub_max_log_sum(InOut::InPlace(y), total.max, log_sum, inv_t));
         }
     }
 }

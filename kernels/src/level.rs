@@ -165,9 +165,11 @@ kernels! {
     /// Softmax pass 2 on the output of pieces from `softmax_piece` (from a
     /// multiple of `CHUNK`), with their `refs` and their combined total.
     fn softmax_scale(y: &'a mut [f32], refs: &'a [f32], total: row::MaxSum, inv_t: Option<f32>) -> () = row::softmax_scale;
-    /// Log-softmax pass 1 on a piece of at most `CHUNK`: its max and sum;
-    /// combine the pieces in order with `MaxSum::then`.
-    fn max_exp_sum(x: &'a [f32], inv_t: Option<f32>) -> row::MaxSum = row::max_exp_sum;
-    /// Log-softmax pass 2 on a piece: `y = (x - max) * inv_t - log_sum`.
+    /// Log-softmax pass 1 on a piece of at most `CHUNK`: its max and sum,
+    /// and out of place `y = x`; combine the pieces in order with
+    /// `MaxSum::then`.
+    fn max_exp_sum(io: InOut<'a>, inv_t: Option<f32>) -> row::MaxSum = row::max_exp_sum;
+    /// Log-softmax pass 2 on a piece: `y = (x - max) * inv_t - log_sum`
+    /// (for a long row, in place on the `y` pass 1 copied `x` into).
     fn sub_max_log_sum(io: InOut<'a>, max: f32, log_sum: f32, inv_t: Option<f32>) -> () = row::sub_max_log_sum;
 }
