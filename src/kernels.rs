@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use softmax_simd_kernels::{InOut, Level};
 
-use crate::scratch::with_refs;
+use crate::scratch;
 
 use crate::batch::{self, Batch, Op, checks};
 use crate::{Error, Isa};
@@ -54,17 +54,13 @@ impl Kernels {
     /// written for an empty row.
     pub fn softmax(&self, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
         same_len(x, y)?;
-        with_refs(x.len(), |refs| {
-            self.level.softmax(InOut::Split(x, y), None, refs)
-        });
+        scratch::softmax(self.level, InOut::Split(x, y), None);
         Ok(())
     }
 
     /// Softmax of `x`, in place.
     pub fn softmax_in_place(&self, x: &mut [f32]) {
-        with_refs(x.len(), |refs| {
-            self.level.softmax(InOut::InPlace(x), None, refs)
-        });
+        scratch::softmax(self.level, InOut::InPlace(x), None);
     }
 
     /// `y = log_softmax(x)`: `(x - max) - ln(sum(exp(x - max)))`.

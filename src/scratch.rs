@@ -1,22 +1,35 @@
-//! The per-block scratch long softmax rows keep between their two passes
+//! The per-segment scratch long softmax rows keep between their two passes
 //! (`softmax_simd_kernels::refs_len`): one buffer per thread, grown to the
 //! longest row it has seen, so the kernels crate allocates nothing and a
-//! call allocates at most once per thread.
+//! call allocates at most once per thread. Rows too short to need it skip
+//! the thread-local lookup.
 
 use std::cell::RefCell;
 
-use softmax_simd_kernels::refs_len;
+use softmax_simd_kernels::{InOut, Level, Rows, refs_len};
 
 thread_local! {
     static REFS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs `f` with scratch for softmax rows of `cols`.
-pub(crate) fn with_refs<R>(cols: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-    let n = refs_len(cols);
-    if n == 0 {
-        return f(&mut []);
+/// `level.softmax` of one row, with its scratch.
+pub(crate) fn softmax(level: Level, io: InOut<'_>, inv_t: Option<f32>) {
+    match refs_len(io.len()) {
+        0 => level.softmax(io, inv_t, &mut []),
+        n => with_refs(n, |refs| level.softmax(io, inv_t, refs)),
     }
+}
+
+/// `level.softmax_rows`, with scratch for rows of its `cols`.
+pub(crate) fn softmax_rows(level: Level, rows: Rows<'_>, inv_t: Option<f32>) {
+    match refs_len(rows.cols()) {
+        0 => level.softmax_rows(rows, inv_t, &mut []),
+        n => with_refs(n, |refs| level.softmax_rows(rows, inv_t, refs)),
+    }
+}
+
+/// Runs `f` with `n` values of this thread's scratch.
+fn with_refs<R>(n: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     REFS.with(|cell| match cell.try_borrow_mut() {
         Ok(mut refs) => {
             if refs.len() < n {
