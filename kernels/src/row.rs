@@ -68,6 +68,13 @@ impl<L: Lanes> Reduce<L> for Add {
     }
 }
 
+/// `exp((x - sub) / t)` for `x <= sub`: what every softmax and log-softmax
+/// pass exponentiates.
+#[inline(always)]
+fn exp_below<L: Lanes, S: Scale<L>>(l: L, scale: S, x: L::V, sub: L::V) -> L::V {
+    exp_nonpositive(l, scale.apply(l, l.sub(x, sub)))
+}
+
 /// Sum of `exp(s(x - max))`, for `x - max <= 0`.
 #[derive(Clone, Copy)]
 struct AddExpSub<L: Lanes, S>(L::V, S);
@@ -81,7 +88,7 @@ impl<L: Lanes, S: Scale<L>> Reduce<L> for AddExpSub<L, S> {
     }
     #[inline(always)]
     fn step(self, l: L, acc: L::V, x: L::V) -> L::V {
-        l.add(acc, exp_nonpositive(l, self.1.apply(l, l.sub(x, self.0))))
+        l.add(acc, exp_below(l, self.1, x, self.0))
     }
 }
 
@@ -328,7 +335,7 @@ impl<L: Lanes, S: Scale<L>, A: Alongside<L>> Map<L> for ExpSubStore<'_, L, S, A>
     const FILL: f32 = f32::NEG_INFINITY;
     #[inline(always)]
     fn apply(&mut self, l: L, x: L::V) -> L::V {
-        let e = exp_nonpositive(l, self.scale.apply(l, l.sub(x, self.max)));
+        let e = exp_below(l, self.scale, x, self.max);
         self.acc = l.add(self.acc, e);
         e
     }
@@ -503,7 +510,7 @@ impl<L: Lanes, S: Scale<L>> Map<L> for ExpStore<L, S> {
     const FILL: f32 = f32::NEG_INFINITY;
     #[inline(always)]
     fn apply(&mut self, l: L, x: L::V) -> L::V {
-        let e = exp_nonpositive(l, self.scale.apply(l, l.sub(x, self.sub)));
+        let e = exp_below(l, self.scale, x, self.sub);
         self.acc = l.add(self.acc, e);
         e
     }
@@ -516,11 +523,12 @@ impl<L: Lanes, S: Scale<L>> Map<L> for ExpStore<L, S> {
 pub const SEGMENT: usize = 1024;
 
 /// Softmax pass 1 on a piece (at most one `CHUNK`, starting at a multiple
-/// of it) in one read of `x`: per `SEGMENT` its max first (the segment is
-/// then in L1), the running max raised and the sum so far rescaled in f64
-/// when the segment's is larger, then `y = exp((x - running max) / t)` for
-/// the segment. `refs[s]` keeps the max segment `s` subtracted, for
-/// `softmax_scale`. Returns the piece's max and sum below it.
+/// of it), by `one_read`: `y = exp((x - running max) / t)`, and `refs[s]`
+/// keeps the max segment `s` subtracted, for `softmax_scale`. Returns the
+/// piece's max and sum below it.
+///
+/// # Panics
+/// If `refs` has fewer values than the piece has segments.
 #[inline(always)]
 pub(crate) fn softmax_piece<L: Lanes>(
     l: L,
@@ -528,40 +536,104 @@ pub(crate) fn softmax_piece<L: Lanes>(
     inv_t: Option<f32>,
     refs: &mut [f32],
 ) -> MaxSum {
-    with_scale!(l, inv_t, |scale| {
-        let mut acc = MaxSum::EMPTY;
-        let mut rest = io;
-        for r in refs.iter_mut() {
-            if rest.is_empty() {
-                break;
-            }
-            let n = SEGMENT.min(rest.len());
-            let (mut seg, tail) = rest.split_at(n);
-            rest = tail;
-            let m = softmax_max(l, seg.input());
-            if m > acc.max {
-                acc = MaxSum {
-                    max: m,
-                    sum: acc.raised_to(m, inv_t),
-                };
-            }
-            *r = acc.max;
-            let sub = l.splat(below(acc.max));
-            while !seg.is_empty() {
-                let n = block_len::<L>().min(seg.len());
-                let (mut blk, tail) = seg.split_at(n);
-                seg = tail;
-                let mut f = ExpStore {
+    with_scale!(l, inv_t, |scale| one_read(
+        l,
+        io,
+        inv_t,
+        &mut StoreExp { scale, refs }
+    ))
+}
+
+/// What a one-read pass does with each segment: note the max it subtracts,
+/// and per block store what it stores and return its lanes of
+/// `exp((x - sub) / t)`.
+trait SegmentWork<L: Lanes> {
+    fn segment(&mut self, s: usize, max: f32);
+    fn block(&mut self, l: L, blk: InOut<'_>, sub: L::V) -> L::V;
+}
+
+/// Softmax: `y = exp((x - sub) / t)`, the maxima into `refs`.
+struct StoreExp<'r, S> {
+    scale: S,
+    refs: &'r mut [f32],
+}
+
+impl<L: Lanes, S: Scale<L>> SegmentWork<L> for StoreExp<'_, S> {
+    #[inline(always)]
+    fn segment(&mut self, s: usize, max: f32) {
+        self.refs[s] = max;
+    }
+    #[inline(always)]
+    fn block(&mut self, l: L, mut blk: InOut<'_>, sub: L::V) -> L::V {
+        let mut f = ExpStore {
+            sub,
+            scale: self.scale,
+            acc: l.splat(0.0),
+        };
+        map(l, &mut blk, &mut f);
+        f.acc
+    }
+}
+
+/// Log-softmax: out of place `y = x` (see `max_exp_sum`), nothing in place.
+struct CopyX<S>(S);
+
+impl<L: Lanes, S: Scale<L>> SegmentWork<L> for CopyX<S> {
+    #[inline(always)]
+    fn segment(&mut self, _: usize, _: f32) {}
+    #[inline(always)]
+    fn block(&mut self, l: L, mut blk: InOut<'_>, sub: L::V) -> L::V {
+        match &mut blk {
+            InOut::InPlace(x) => fold1(l, x, AddExpSub(sub, self.0)),
+            split => {
+                let mut f = CopyAddExpSub {
                     sub,
-                    scale,
+                    scale: self.0,
                     acc: l.splat(0.0),
                 };
-                map(l, &mut blk, &mut f);
-                acc.sum += f64::from(l.reduce_sum(f.acc));
+                map(l, split, &mut f);
+                f.acc
             }
         }
-        acc
-    })
+    }
+}
+
+/// The one-read pass over a piece (at most one `CHUNK`): per `SEGMENT` its
+/// max first (the segment is then in L1), the running max raised and the sum
+/// so far rescaled in f64 when the segment's is larger, then `w`'s work on
+/// the segment's blocks below the running max, their f32 sums added in f64.
+#[inline(always)]
+fn one_read<L: Lanes, W: SegmentWork<L>>(
+    l: L,
+    io: InOut<'_>,
+    inv_t: Option<f32>,
+    w: &mut W,
+) -> MaxSum {
+    let mut acc = MaxSum::EMPTY;
+    let mut rest = io;
+    let mut s = 0;
+    while !rest.is_empty() {
+        let n = SEGMENT.min(rest.len());
+        let (mut seg, tail) = rest.split_at(n);
+        rest = tail;
+        let m = softmax_max(l, seg.input());
+        if m > acc.max {
+            acc = MaxSum {
+                max: m,
+                sum: acc.raised_to(m, inv_t),
+            };
+        }
+        w.segment(s, acc.max);
+        s += 1;
+        let sub = l.splat(below(acc.max));
+        while !seg.is_empty() {
+            let n = block_len::<L>().min(seg.len());
+            let (blk, tail) = seg.split_at(n);
+            seg = tail;
+            acc.sum += f64::from(l.reduce_sum(w.block(l, blk, sub)));
+        }
+    }
+    acc
 }
 
 /// What a segment subtracts below a running max `m`: `m`, or 0 while every
@@ -721,9 +793,7 @@ impl MaxSum {
     }
 }
 
-/// `MaxSum` of `x` (at most one `CHUNK`) in one read: per `SEGMENT` its max
-/// first (the segment is then in L1 for the sum), the running max raised and
-/// the sum so far rescaled in f64 when the segment's max is larger.
+/// `MaxSum` of `x` (at most one `CHUNK`) in one read (`one_read`).
 ///
 /// Out of place it also copies `x` into `y`, and the last pass then works on
 /// `y` in place: the same values, so the same bits, but `y`'s lines are
@@ -735,42 +805,7 @@ impl MaxSum {
 /// 0.98-1.08, Portable 0.99-1.00.
 #[inline(always)]
 pub(crate) fn max_exp_sum<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>) -> MaxSum {
-    with_scale!(l, inv_t, |scale| {
-        let mut acc = MaxSum::EMPTY;
-        let mut rest = io;
-        while !rest.is_empty() {
-            let n = SEGMENT.min(rest.len());
-            let (mut seg, tail) = rest.split_at(n);
-            rest = tail;
-            let m = softmax_max(l, seg.input());
-            if m > acc.max {
-                acc = MaxSum {
-                    max: m,
-                    sum: acc.raised_to(m, inv_t),
-                };
-            }
-            let sub = l.splat(below(acc.max));
-            while !seg.is_empty() {
-                let n = block_len::<L>().min(seg.len());
-                let (mut blk, tail) = seg.split_at(n);
-                seg = tail;
-                let s = match &mut blk {
-                    InOut::InPlace(x) => fold1(l, x, AddExpSub(sub, scale)),
-                    split => {
-                        let mut f = CopyAddExpSub {
-                            sub,
-                            scale,
-                            acc: l.splat(0.0),
-                        };
-                        map(l, split, &mut f);
-                        f.acc
-                    }
-                };
-                acc.sum += f64::from(l.reduce_sum(s));
-            }
-        }
-        acc
-    })
+    with_scale!(l, inv_t, |scale| one_read(l, io, inv_t, &mut CopyX(scale)))
 }
 
 /// `y = x`, and the sum of `exp((x - sub) / t)` as `AddExpSub` forms it.
@@ -784,7 +819,7 @@ impl<L: Lanes, S: Scale<L>> Map<L> for CopyAddExpSub<L, S> {
     const FILL: f32 = f32::NEG_INFINITY;
     #[inline(always)]
     fn apply(&mut self, l: L, x: L::V) -> L::V {
-        let e = exp_nonpositive(l, self.scale.apply(l, l.sub(x, self.sub)));
+        let e = exp_below(l, self.scale, x, self.sub);
         self.acc = l.add(self.acc, e);
         x
     }
