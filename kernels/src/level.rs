@@ -155,8 +155,9 @@ kernels! {
     fn argmax_rows(x: &'a [f32], cols: usize, stride: usize, out: &'a mut [usize]) -> () = row::argmax_rows;
 
     // The passes of one row, for splitting a huge row across threads at
-    // multiples of `CHUNK` (the one-row kernels add their sum per `CHUNK`,
-    // so the pieces give the same bits).
+    // multiples of `CHUNK` (the one-row kernels form their max and sum per
+    // `CHUNK` and combine them with `MaxSum::then`, so the pieces give the
+    // same bits).
 
     /// Softmax pass 1 on a piece of a row of at least `ONE_READ_MIN`: at most
     /// `CHUNK` values from a multiple of `CHUNK`; `refs` gets one value per
