@@ -169,6 +169,27 @@ fn strided_rows_read_only_their_columns_and_write_only_their_columns() {
                 );
             }
 
+            // Log-softmax, out of place and in place.
+            let mut want = vec![0.0; rows * cols];
+            k.log_softmax_rows(&packed, &mut want, cols).unwrap();
+            let strided = Batch::new(rows, cols).strides(xs, ys);
+            let mut y = vec![-7.0f32; (rows - 1) * ys + cols + 3];
+            k.log_softmax_batch(&x, &mut y, &strided).unwrap();
+            let mut z = x.clone();
+            k.log_softmax_batch_in_place(&mut z, &b).unwrap();
+            for r in 0..rows {
+                let want = bits(&want[r * cols..(r + 1) * cols]);
+                assert_eq!(bits(&y[r * ys..r * ys + cols]), want);
+                assert_eq!(bits(&z[r * xs..r * xs + cols]), want);
+                let pad_end = ((r + 1) * ys).min(y.len());
+                assert!(y[r * ys + cols..pad_end].iter().all(|&v| v == -7.0));
+                assert!(
+                    z[r * xs + cols..((r + 1) * xs).min(z.len())]
+                        .iter()
+                        .all(|v| v.is_nan())
+                );
+            }
+
             let mut am = vec![0usize; rows];
             k.argmax_batch(&x, &b, &mut am).unwrap();
             for (r, &a) in am.iter().enumerate() {

@@ -391,16 +391,24 @@ pub(crate) fn reciprocal(sum: f64) -> f32 {
     (1.0 / sum) as f32
 }
 
-/// Softmax or log-softmax of one row whose max is known, doing `along`
-/// after every block of the pass that reads the whole row.
+/// Softmax or log-softmax of a row whose max is known, in two parts so that
+/// a loop over short rows can run the first part of the next row before the
+/// last part of this one (see `rows`).
 pub(crate) trait RowKind {
-    fn row<L: Lanes, A: Alongside<L>>(
+    /// The pass that reads the whole row (softmax also stores `exp` in
+    /// `y`), doing `along` after every block; returns the sum of
+    /// `exp((x - max) / t)`.
+    fn first<L: Lanes, A: Alongside<L>>(
         l: L,
         io: InOut<'_>,
         max: f32,
         inv_t: Option<f32>,
         along: &mut A,
-    );
+    ) -> f64;
+    /// What the last pass needs of the sum.
+    fn of_sum(sum: f64) -> f32;
+    /// The last pass, with `of_sum(sum)`.
+    fn last<L: Lanes>(l: L, io: InOut<'_>, max: f32, of_sum: f32, inv_t: Option<f32>);
     /// The one-row function, for rows longer than a block.
     fn long_row<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]);
 }
@@ -410,15 +418,22 @@ pub(crate) struct SoftmaxRow;
 
 impl RowKind for SoftmaxRow {
     #[inline(always)]
-    fn row<L: Lanes, A: Alongside<L>>(
+    fn first<L: Lanes, A: Alongside<L>>(
         l: L,
-        mut io: InOut<'_>,
+        io: InOut<'_>,
         max: f32,
         inv_t: Option<f32>,
         along: &mut A,
-    ) {
-        let sum = exp_sub_store_sum_along(l, io.reborrow(), max, inv_t, along);
-        scale(l, io.output(), reciprocal(sum));
+    ) -> f64 {
+        exp_sub_store_sum_along(l, io, max, inv_t, along)
+    }
+    #[inline(always)]
+    fn of_sum(sum: f64) -> f32 {
+        reciprocal(sum)
+    }
+    #[inline(always)]
+    fn last<L: Lanes>(l: L, mut io: InOut<'_>, _: f32, of_sum: f32, _: Option<f32>) {
+        scale(l, io.output(), of_sum);
     }
     #[inline(always)]
     fn long_row<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]) {
@@ -431,15 +446,22 @@ pub(crate) struct LogSoftmaxRow;
 
 impl RowKind for LogSoftmaxRow {
     #[inline(always)]
-    fn row<L: Lanes, A: Alongside<L>>(
+    fn first<L: Lanes, A: Alongside<L>>(
         l: L,
         io: InOut<'_>,
         max: f32,
         inv_t: Option<f32>,
         along: &mut A,
-    ) {
-        let sum = exp_sub_sum_along(l, io.input(), max, inv_t, along);
-        sub_max_log_sum(l, io, max, log_of_sum(sum), inv_t);
+    ) -> f64 {
+        exp_sub_sum_along(l, io.input(), max, inv_t, along)
+    }
+    #[inline(always)]
+    fn of_sum(sum: f64) -> f32 {
+        log_of_sum(sum)
+    }
+    #[inline(always)]
+    fn last<L: Lanes>(l: L, io: InOut<'_>, max: f32, of_sum: f32, inv_t: Option<f32>) {
+        sub_max_log_sum(l, io, max, of_sum, inv_t);
     }
     #[inline(always)]
     fn long_row<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, _: &mut [f32]) {
@@ -449,12 +471,13 @@ impl RowKind for LogSoftmaxRow {
 
 /// One row: its max, then `K`'s passes.
 #[inline(always)]
-fn one_row<L: Lanes, K: RowKind>(l: L, io: InOut<'_>, inv_t: Option<f32>) {
+fn one_row<L: Lanes, K: RowKind>(l: L, mut io: InOut<'_>, inv_t: Option<f32>) {
     if io.is_empty() {
         return;
     }
     let m = softmax_max(l, io.input());
-    K::row(l, io, m, inv_t, &mut ());
+    let sum = K::first(l, io.reborrow(), m, inv_t, &mut ());
+    K::last(l, io, m, K::of_sum(sum), inv_t);
 }
 
 /// `y = softmax(x / t)`, with `inv_t = 1 / t` (`None` for `t = 1`).
@@ -884,10 +907,16 @@ pub(crate) fn sub_max_log_sum<L: Lanes>(
 }
 
 /// `K` on every row, at temperature `1 / inv_t`: the same bits as the
-/// one-row functions. Rows of at most one block take the max of row `i + 1`
-/// during the pass of row `i` (see `NextMax`): measured in one process, best
-/// of 15, one thread, 16384 x 128: softmax 2.79 -> 3.35 el/ns, log-softmax
-/// 2.31 -> 2.77; for longer rows it was no faster or slower (4096 x 4096:
+/// one-row functions. Rows of at most one block are software-pipelined:
+/// row `i + 1`'s max is taken during row `i`'s first pass (see `NextMax`),
+/// and row `i`'s last pass runs after row `i + 1`'s first, so the latency
+/// of `ln(sum)` or `1 / sum` overlaps that work instead of stalling the
+/// last pass. One thread, 16384 x 128: the max alongside took softmax
+/// 2.79 -> 3.35 el/ns and log-softmax 2.31 -> 2.77 (best of 15); the last
+/// pass after the next first pass took log-softmax 2.26-2.30 -> 2.72-2.82
+/// and softmax 3.23-3.26 -> 3.10-3.46 (`cargo bench --bench rows`, old and
+/// new binaries alternately, AVX-512; AVX2 softmax alone lost 3-6%). For
+/// longer rows the max alongside was no faster or slower (4096 x 4096:
 /// 2.43 -> 2.11), so they take the plain loop.
 #[inline(always)]
 fn rows<L: Lanes, K: RowKind>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>, refs: &mut [f32]) {
@@ -900,16 +929,27 @@ fn rows<L: Lanes, K: RowKind>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>, refs
         }
         return;
     }
-    let mut m = softmax_max(l, rows.row(0).input());
+    let mut max = softmax_max(l, rows.row(0).input());
+    // A row whose last pass is still to come: its index, max and `of_sum`.
+    let mut pending: Option<(usize, f32, f32)> = None;
     for i in 0..rows.rows() {
-        match rows.row_and_next(i) {
-            (io, Some(next)) => {
+        let (io, next) = rows.row_and_next(i);
+        let (sum, next_max) = match next {
+            Some(next) => {
                 let mut along = NextMax::new(l, next);
-                K::row(l, io, m, inv_t, &mut along);
-                m = along.finish(l);
+                let sum = K::first(l, io, max, inv_t, &mut along);
+                (sum, along.finish(l))
             }
-            (io, None) => K::row(l, io, m, inv_t, &mut ()),
+            None => (K::first(l, io, max, inv_t, &mut ()), f32::NAN),
+        };
+        if let Some((j, m, v)) = pending {
+            K::last(l, rows.row(j), m, v, inv_t);
         }
+        pending = Some((i, max, K::of_sum(sum)));
+        max = next_max;
+    }
+    if let Some((j, m, v)) = pending {
+        K::last(l, rows.row(j), m, v, inv_t);
     }
 }
 
