@@ -940,6 +940,7 @@ fn rows<L: Lanes, K: RowKind>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>, refs
                 let sum = K::first(l, io, max, inv_t, &mut along);
                 (sum, along.finish(l))
             }
+            // The last row: no max to take, none read after the loop.
             None => (K::first(l, io, max, inv_t, &mut ()), f32::NAN),
         };
         if let Some((j, m, v)) = pending {
@@ -954,10 +955,10 @@ fn rows<L: Lanes, K: RowKind>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>, refs
 }
 
 /// Softmax of every row.
-#[inline(always)]
 ///
 /// # Panics
 /// If `refs` is shorter than `refs_len(cols)`.
+#[inline(always)]
 pub(crate) fn softmax_rows<L: Lanes>(l: L, r: Rows<'_>, inv_t: Option<f32>, refs: &mut [f32]) {
     rows::<L, SoftmaxRow>(l, r, inv_t, refs);
 }
