@@ -22,6 +22,10 @@ fn shapes() -> Vec<(usize, usize)> {
         (17, 100),
         (64, 1000),
         (700, 128),
+        // Rows of 4096 to 16384 go in groups of 2^15 elements: 6 + 3 rows,
+        // 2 + 2 + 1.
+        (9, 5000),
+        (5, 16_384),
         (2, 40_000),
     ];
     if !emulated() {
@@ -127,6 +131,7 @@ fn strided_rows_read_only_their_columns_and_write_only_their_columns() {
             (4usize, 5usize, 8usize, 5usize),
             (3, 100, 100, 128),
             (50, 33, 40, 35),
+            (7, 4100, 4200, 4150),
         ] {
             let packed = rng.logits(rows * cols, 4.0);
             // Input padding is NaN: any read of it would poison the row.
@@ -204,7 +209,7 @@ fn temperature_is_softmax_of_x_over_t_within_the_bounds() {
     let mut rng = Rng::new(23);
     for k in levels() {
         for t in [0.05f32, 0.5, 0.7, 2.0, 13.0] {
-            for (rows, cols) in [(3usize, 17usize), (4, 1000), (1, 150_000)] {
+            for (rows, cols) in [(3usize, 17usize), (4, 1000), (7, 5000), (1, 150_000)] {
                 let x = rng.logits(rows * cols, 5.0);
                 let b = Batch::new(rows, cols).temperature(t);
                 let mut y = vec![0.0; x.len()];
