@@ -391,9 +391,10 @@ pub(crate) fn reciprocal(sum: f64) -> f32 {
     (1.0 / sum) as f32
 }
 
-/// Softmax or log-softmax of a row whose max is known, in two parts so that
-/// a loop over short rows can run the first part of the next row before the
-/// last part of this one (see `rows`).
+/// Softmax or log-softmax of one row, in parts that `rows` can interleave
+/// across rows: a short row (its max known) as `first`, `of_sum`, `last`; a
+/// row of at least `ONE_READ_MIN` as `long_read`, `long_last`; any row
+/// longer than a block whole, as `long_row`.
 pub(crate) trait RowKind {
     /// The pass that reads the whole row (softmax also stores `exp` in
     /// `y`), doing `along` after every block; returns the sum of
