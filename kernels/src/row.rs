@@ -393,8 +393,7 @@ pub(crate) fn reciprocal(sum: f64) -> f32 {
 
 /// Softmax or log-softmax of one row, in parts that `rows` can interleave
 /// across rows: a short row (its max known) as `first`, `of_sum`, `last`; a
-/// row of at least `ONE_READ_MIN` as `long_read`, `long_last`; any row
-/// longer than a block whole, as `long_row`.
+/// row of at least `ONE_READ_MIN` as `long_read`, `long_last`.
 pub(crate) trait RowKind {
     /// The pass that reads the whole row (softmax also stores `exp` in
     /// `y`), doing `along` after every block; returns the sum of
@@ -410,11 +409,8 @@ pub(crate) trait RowKind {
     fn of_sum(sum: f64) -> f32;
     /// The last pass, with `of_sum(sum)`.
     fn last<L: Lanes>(l: L, io: InOut<'_>, max: f32, of_sum: f32, inv_t: Option<f32>);
-    /// The one-row function, for rows longer than a block.
-    fn long_row<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]);
-    /// For a row of at least `ONE_READ_MIN`, what `long_row` does in two
-    /// parts: the pass that reads `x`, with `refs_len(len)` values of
-    /// `refs`, returning the row's max and sum...
+    /// For a row of at least `ONE_READ_MIN`, the pass that reads `x`, with
+    /// `refs_len(len)` values of `refs`, returning the row's max and sum...
     fn long_read<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]) -> MaxSum;
     /// ...and the last pass, on `y`.
     fn long_last<L: Lanes>(l: L, y: &mut [f32], total: MaxSum, inv_t: Option<f32>, refs: &[f32]);
@@ -443,12 +439,20 @@ impl RowKind for SoftmaxRow {
         scale(l, io.output(), of_sum);
     }
     #[inline(always)]
-    fn long_row<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]) {
-        softmax(l, io, inv_t, refs);
-    }
-    #[inline(always)]
     fn long_read<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]) -> MaxSum {
-        softmax_read(l, io, inv_t, refs)
+        // Not a closure over the chunks: it would not inline into the shim.
+        let mut total = MaxSum::EMPTY;
+        let mut rest = io;
+        for r in refs.chunks_mut(CHUNK / SEGMENT) {
+            if rest.is_empty() {
+                break;
+            }
+            let n = CHUNK.min(rest.len());
+            let (piece, tail) = rest.split_at(n);
+            total = total.then(softmax_piece(l, piece, inv_t, r), inv_t);
+            rest = tail;
+        }
+        total
     }
     #[inline(always)]
     fn long_last<L: Lanes>(l: L, y: &mut [f32], total: MaxSum, inv_t: Option<f32>, refs: &[f32]) {
@@ -479,16 +483,22 @@ impl RowKind for LogSoftmaxRow {
         sub_max_log_sum(l, io, max, of_sum, inv_t);
     }
     #[inline(always)]
-    fn long_row<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, _: &mut [f32]) {
-        log_softmax(l, io, inv_t);
-    }
-    #[inline(always)]
     fn long_read<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, _: &mut [f32]) -> MaxSum {
-        log_softmax_read(l, io, inv_t)
+        let mut total = MaxSum::EMPTY;
+        let mut rest = io;
+        while !rest.is_empty() {
+            let n = CHUNK.min(rest.len());
+            let (piece, tail) = rest.split_at(n);
+            total = total.then(max_exp_sum(l, piece, inv_t), inv_t);
+            rest = tail;
+        }
+        total
     }
+    /// `y` holds `x` by then (see `max_exp_sum`).
     #[inline(always)]
     fn long_last<L: Lanes>(l: L, y: &mut [f32], total: MaxSum, inv_t: Option<f32>, _: &[f32]) {
-        log_softmax_last(l, y, total, inv_t);
+        let log_sum = log_of_sum(total.sum);
+        sub_max_log_sum(l, InOut::InPlace(y), total.max, log_sum, inv_t);
     }
 }
 
@@ -513,34 +523,21 @@ fn one_row<L: Lanes, K: RowKind>(l: L, mut io: InOut<'_>, inv_t: Option<f32>) {
 /// # Panics
 /// If `refs` is shorter than that (before writing anything).
 #[inline(always)]
-pub(crate) fn softmax<L: Lanes>(l: L, mut io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]) {
+pub(crate) fn softmax<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]) {
     assert!(refs.len() >= refs_len(io.len()), "softmax: refs too short");
-    if io.len() < ONE_READ_MIN {
-        one_row::<L, SoftmaxRow>(l, io, inv_t);
-        return;
-    }
-    let total = softmax_read(l, io.reborrow(), inv_t, refs);
-    softmax_scale(l, io.output(), refs, total, inv_t);
+    whole_row::<L, SoftmaxRow>(l, io, inv_t, refs);
 }
 
-/// The pass of `softmax` that reads `x` (a row of at least `ONE_READ_MIN`),
-/// chunk by chunk: `y = exp((x - running max) / t)`, the maxima subtracted
-/// in `refs`; returns the row's max and sum for `softmax_scale`.
+/// One row of `K`: three passes below `ONE_READ_MIN`, else its read pass
+/// and its last pass.
 #[inline(always)]
-fn softmax_read<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]) -> MaxSum {
-    let per_chunk = CHUNK / SEGMENT;
-    let mut total = MaxSum::EMPTY;
-    let mut rest = io;
-    for r in refs.chunks_mut(per_chunk) {
-        if rest.is_empty() {
-            break;
-        }
-        let n = CHUNK.min(rest.len());
-        let (piece, tail) = rest.split_at(n);
-        total = total.then(softmax_piece(l, piece, inv_t, r), inv_t);
-        rest = tail;
+fn whole_row<L: Lanes, K: RowKind>(l: L, mut io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]) {
+    if io.len() < ONE_READ_MIN {
+        one_row::<L, K>(l, io, inv_t);
+        return;
     }
-    total
+    let total = K::long_read(l, io.reborrow(), inv_t, refs);
+    K::long_last(l, io.output(), total, inv_t, refs);
 }
 
 /// Scratch `softmax` needs for a row of `n`: one f32 per `SEGMENT`, none
@@ -553,21 +550,36 @@ pub const fn refs_len(n: usize) -> usize {
     }
 }
 
-/// `y = exp((x - sub) / t)`, summed in f32 lanes as it is stored (one block
-/// at a time: no f64 in the loop, where AVX2's 16 registers are all taken).
-struct ExpStore<L: Lanes, S> {
+/// `exp((x - sub) / t)` summed in f32 lanes (one block at a time: no f64 in
+/// the loop, where AVX2's 16 registers are all taken), storing that `exp`
+/// (softmax) or, with `COPY_X`, `x` itself (log-softmax out of place).
+struct ExpSum<L: Lanes, S, const COPY_X: bool> {
     sub: L::V,
     scale: S,
     acc: L::V,
 }
 
-impl<L: Lanes, S: Scale<L>> Map<L> for ExpStore<L, S> {
+impl<L: Lanes, S: Scale<L>, const COPY_X: bool> ExpSum<L, S, COPY_X> {
+    /// The block's lanes of the sum, after mapping it.
+    #[inline(always)]
+    fn block(l: L, blk: &mut InOut<'_>, sub: L::V, scale: S) -> L::V {
+        let mut f = ExpSum::<L, S, COPY_X> {
+            sub,
+            scale,
+            acc: l.splat(0.0),
+        };
+        map(l, blk, &mut f);
+        f.acc
+    }
+}
+
+impl<L: Lanes, S: Scale<L>, const COPY_X: bool> Map<L> for ExpSum<L, S, COPY_X> {
     const FILL: f32 = f32::NEG_INFINITY;
     #[inline(always)]
     fn apply(&mut self, l: L, x: L::V) -> L::V {
         let e = exp_below(l, self.scale, x, self.sub);
         self.acc = l.add(self.acc, e);
-        e
+        if COPY_X { x } else { e }
     }
 }
 
@@ -620,13 +632,7 @@ impl<L: Lanes, S: Scale<L>> SegmentWork<L> for StoreExp<'_, S> {
     }
     #[inline(always)]
     fn block(&mut self, l: L, mut blk: InOut<'_>, sub: L::V) -> L::V {
-        let mut f = ExpStore {
-            sub,
-            scale: self.scale,
-            acc: l.splat(0.0),
-        };
-        map(l, &mut blk, &mut f);
-        f.acc
+        ExpSum::<L, S, false>::block(l, &mut blk, sub, self.scale)
     }
 }
 
@@ -640,15 +646,7 @@ impl<L: Lanes, S: Scale<L>> SegmentWork<L> for CopyX<S> {
     fn block(&mut self, l: L, mut blk: InOut<'_>, sub: L::V) -> L::V {
         match &mut blk {
             InOut::InPlace(x) => fold1(l, x, AddExpSub(sub, self.0)),
-            split => {
-                let mut f = CopyAddExpSub {
-                    sub,
-                    scale: self.0,
-                    acc: l.splat(0.0),
-                };
-                map(l, split, &mut f);
-                f.acc
-            }
+            split => ExpSum::<L, S, true>::block(l, split, sub, self.0),
         }
     }
 }
@@ -734,41 +732,8 @@ pub(crate) fn softmax_scale<L: Lanes>(
 /// A row shorter than `ONE_READ_MIN` takes its max, then its sum. A longer
 /// row reads `x` once for both (`max_exp_sum`), then once more to write `y`.
 #[inline(always)]
-pub(crate) fn log_softmax<L: Lanes>(l: L, mut io: InOut<'_>, inv_t: Option<f32>) {
-    if io.len() < ONE_READ_MIN {
-        one_row::<L, LogSoftmaxRow>(l, io, inv_t);
-        return;
-    }
-    let total = log_softmax_read(l, io.reborrow(), inv_t);
-    log_softmax_last(l, io.output(), total, inv_t);
-}
-
-/// The pass of `log_softmax` that reads `x` (a row of at least
-/// `ONE_READ_MIN`), chunk by chunk: its max and sum, and out of place
-/// `y = x` (see `max_exp_sum`).
-#[inline(always)]
-fn log_softmax_read<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>) -> MaxSum {
-    let mut total = MaxSum::EMPTY;
-    let mut rest = io;
-    while !rest.is_empty() {
-        let n = CHUNK.min(rest.len());
-        let (piece, tail) = rest.split_at(n);
-        total = total.then(max_exp_sum(l, piece, inv_t), inv_t);
-        rest = tail;
-    }
-    total
-}
-
-/// The last pass of `log_softmax` on `y`, which holds `x` by then.
-#[inline(always)]
-fn log_softmax_last<L: Lanes>(l: L, y: &mut [f32], total: MaxSum, inv_t: Option<f32>) {
-    sub_max_log_sum(
-        l,
-        InOut::InPlace(y),
-        total.max,
-        log_of_sum(total.sum),
-        inv_t,
-    );
+pub(crate) fn log_softmax<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>) {
+    whole_row::<L, LogSoftmaxRow>(l, io, inv_t, &mut []);
 }
 
 /// Rows at least this long read `x` once for its max, `exp` and sum, a
@@ -882,23 +847,6 @@ pub(crate) fn max_exp_sum<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>) -> 
     with_scale!(l, inv_t, |scale| one_read(l, io, inv_t, &mut CopyX(scale)))
 }
 
-/// `y = x`, and the sum of `exp((x - sub) / t)` as `AddExpSub` forms it.
-struct CopyAddExpSub<L: Lanes, S> {
-    sub: L::V,
-    scale: S,
-    acc: L::V,
-}
-
-impl<L: Lanes, S: Scale<L>> Map<L> for CopyAddExpSub<L, S> {
-    const FILL: f32 = f32::NEG_INFINITY;
-    #[inline(always)]
-    fn apply(&mut self, l: L, x: L::V) -> L::V {
-        let e = exp_below(l, self.scale, x, self.sub);
-        self.acc = l.add(self.acc, e);
-        x
-    }
-}
-
 /// `exp_sub_sum`, doing `along` after every block.
 #[inline(always)]
 fn exp_sub_sum_along<L: Lanes, A: Alongside<L>>(
@@ -971,6 +919,17 @@ pub(crate) fn sub_max_log_sum<L: Lanes>(
 /// 2-6% on AVX2, so rows longer than 16384 are not grouped.
 const GROUP_ELEMENTS: usize = 1 << 15;
 
+/// Whether rows of `cols` go in groups.
+const fn grouped(cols: usize) -> bool {
+    ONE_READ_MIN <= cols && cols <= GROUP_ELEMENTS / 2
+}
+
+/// Scratch `softmax_rows` needs for rows of `cols`: `refs_len(cols)`, none
+/// for rows that go in groups (those keep theirs on the stack).
+pub const fn rows_refs_len(cols: usize) -> usize {
+    if grouped(cols) { 0 } else { refs_len(cols) }
+}
+
 /// Segment maxima a group keeps: `group * refs_len(cols)` is at most
 /// `32768 / cols * (cols / 1024 + 1) <= 32 + 8`.
 const GROUP_REFS: usize = GROUP_ELEMENTS / SEGMENT + GROUP_ELEMENTS / ONE_READ_MIN;
@@ -993,7 +952,7 @@ fn rows<L: Lanes, K: RowKind>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>, refs
         return;
     }
     let cols = rows.cols();
-    if (ONE_READ_MIN..=GROUP_ELEMENTS / 2).contains(&cols) {
+    if grouped(cols) {
         // Groups of rows: every row's read pass, then every row's last pass
         // (the rows' y still in L2), the segment maxima on the stack.
         let (group, per_row) = (GROUP_ELEMENTS / cols, refs_len(cols));
@@ -1012,7 +971,7 @@ fn rows<L: Lanes, K: RowKind>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>, refs
     }
     if cols > block_len::<L>() {
         for i in 0..rows.rows() {
-            K::long_row(l, rows.row(i), inv_t, refs);
+            whole_row::<L, K>(l, rows.row(i), inv_t, refs);
         }
         return;
     }
@@ -1044,11 +1003,11 @@ fn rows<L: Lanes, K: RowKind>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>, refs
 /// Softmax of every row.
 ///
 /// # Panics
-/// If `refs` is shorter than `refs_len(cols)`.
+/// If `refs` is shorter than `rows_refs_len(cols)`.
 #[inline(always)]
 pub(crate) fn softmax_rows<L: Lanes>(l: L, r: Rows<'_>, inv_t: Option<f32>, refs: &mut [f32]) {
     assert!(
-        refs.len() >= refs_len(r.cols()),
+        refs.len() >= rows_refs_len(r.cols()),
         "softmax_rows: refs too short"
     );
     rows::<L, SoftmaxRow>(l, r, inv_t, refs);
