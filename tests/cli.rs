@@ -11,11 +11,31 @@ fn bench(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("softmax-bench-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh directory under the system temp dir, removed when dropped (also
+/// when the test fails), so that test runs leave nothing behind.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let d =
+            std::env::temp_dir().join(format!("softmax-bench-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Scratch(d)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn stderr(o: &Output) -> String {
@@ -79,7 +99,7 @@ fn bad_arguments_are_one_line_errors() {
 
 #[test]
 fn unreadable_and_malformed_reports_are_one_line_errors() {
-    let d = scratch("bad");
+    let d = Scratch::new("bad");
     let good = run_tiny(&d, "good.json", "64");
     let missing = d.join("missing.json");
     let not_json = d.join("not.json");
@@ -103,7 +123,7 @@ fn unreadable_and_malformed_reports_are_one_line_errors() {
 
 #[test]
 fn a_quick_run_writes_a_valid_report_and_a_chart() {
-    let d = scratch("run");
+    let d = Scratch::new("run");
     let out = run_tiny(&d, "r.json", "64,3x40");
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
@@ -140,7 +160,7 @@ fn a_quick_run_writes_a_valid_report_and_a_chart() {
 
 #[test]
 fn compare_lines_up_two_reports_and_says_what_they_do_not_share() {
-    let d = scratch("compare");
+    let d = Scratch::new("compare");
     let a = run_tiny(&d, "a.json", "64");
     let b = run_tiny(&d, "b.json", "64,2x16");
     let o = bench(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
