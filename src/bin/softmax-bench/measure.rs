@@ -1,5 +1,6 @@
 //! Timing: warm-up, repeated runs, medians and quartiles; the copy of the
-//! same bytes measured in the same run as the ceiling.
+//! same bytes measured in the same run as the ceiling, in turn with the
+//! kernels.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -58,18 +59,31 @@ impl Plan {
     }
 }
 
-/// Times `f` (after one warm-up call) until `budget` is spent and at least
-/// `min_runs` runs are done; returns the sorted run times in ns.
-fn time(budget: Duration, min_runs: usize, mut f: impl FnMut()) -> Vec<f64> {
-    f();
+/// Times every variant of a group in turn, one run each per round (after
+/// one warm-up round), until the group has spent `budget` per variant and
+/// done at least `min_runs` rounds; returns each variant's sorted run times
+/// in ns. Round by round, so that a slow spell on a shared machine slows the
+/// copy and the kernels alike, and the ratios between them hold.
+fn time_in_turn(
+    budget: Duration,
+    min_runs: usize,
+    variants: usize,
+    mut f: impl FnMut(usize),
+) -> Vec<Vec<f64>> {
+    (0..variants).for_each(&mut f);
+    let group_budget = budget * variants as u32;
     let start = Instant::now();
-    let mut runs = Vec::new();
-    while runs.len() < min_runs || (start.elapsed() < budget && runs.len() < 100_000) {
-        let t = Instant::now();
-        f();
-        runs.push(t.elapsed().as_secs_f64() * 1e9);
+    let mut runs = vec![Vec::new(); variants];
+    while runs[0].len() < min_runs || (start.elapsed() < group_budget && runs[0].len() < 100_000) {
+        for (v, r) in runs.iter_mut().enumerate() {
+            let t = Instant::now();
+            f(v);
+            r.push(t.elapsed().as_secs_f64() * 1e9);
+        }
     }
-    runs.sort_by(f64::total_cmp);
+    for r in &mut runs {
+        r.sort_by(f64::total_cmp);
+    }
     runs
 }
 
@@ -107,13 +121,45 @@ fn measurement(
     }
 }
 
-/// Runs the plan; `tick` is called after each measurement.
+/// One timed thing in a group: the copy, or a level's op in one mode.
+#[derive(Clone, Copy)]
+enum Variant {
+    Copy,
+    Kernel(Kernels, Op, bool),
+}
+
+impl Variant {
+    /// `(op, mode, isa)` as the report names them.
+    fn names(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Variant::Copy => ("copy", "out_of_place", "copy"),
+            Variant::Kernel(k, op, in_place) => (
+                op.name(),
+                if in_place { "in_place" } else { "out_of_place" },
+                k.isa().name(),
+            ),
+        }
+    }
+}
+
+/// Runs the plan: per workload and thread count, the copy and every level's
+/// ops in turn (`time_in_turn`); `tick` is called after each measurement.
 pub fn run(plan: &Plan, mut tick: impl FnMut(&Measurement)) -> Result<Vec<Measurement>, String> {
+    let mut variants = vec![Variant::Copy];
+    for &isa in &plan.isas {
+        let k = Kernels::new(isa).map_err(|e| e.to_string())?;
+        for &op in &plan.ops {
+            for &in_place in &plan.in_place {
+                variants.push(Variant::Kernel(k, op, in_place));
+            }
+        }
+    }
     let mut out = Vec::new();
     for &(rows, cols) in &plan.workloads {
         let x = logits(rows * cols);
         let mut y = vec![0.0f32; x.len()];
         let mut z = x.clone();
+        let b = Batch::new(rows, cols);
         for &(label, count) in &plan.threads {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(count)
@@ -122,51 +168,25 @@ pub fn run(plan: &Plan, mut tick: impl FnMut(&Measurement)) -> Result<Vec<Measur
             // The timing loop runs inside the pool: each call then runs on a
             // pool thread, as in an engine, not behind a cross-thread install.
             let runs = pool.install(|| {
-                time(plan.budget, plan.min_runs, || {
-                    copy(black_box(&x), black_box(&mut y))
+                time_in_turn(plan.budget, plan.min_runs, variants.len(), |v| {
+                    match variants[v] {
+                        Variant::Copy => copy(black_box(&x), black_box(&mut y)),
+                        Variant::Kernel(k, op, in_place) => match (op, in_place) {
+                            (Op::Softmax, false) => k.softmax_batch(&x, &mut y, &b),
+                            (Op::Softmax, true) => k.softmax_batch_in_place(&mut z, &b),
+                            (Op::LogSoftmax, false) => k.log_softmax_batch(&x, &mut y, &b),
+                            (Op::LogSoftmax, true) => k.log_softmax_batch_in_place(&mut z, &b),
+                        }
+                        .expect("shapes are valid by construction"),
+                    }
+                    black_box(&mut y);
+                    black_box(&mut z);
                 })
             });
-            let ceiling = measurement(
-                rows,
-                cols,
-                ("copy", "out_of_place", "copy"),
-                (label, count),
-                &runs,
-            );
-            tick(&ceiling);
-            out.push(ceiling);
-            for &isa in &plan.isas {
-                let k = Kernels::new(isa).map_err(|e| e.to_string())?;
-                let b = Batch::new(rows, cols);
-                for &op in &plan.ops {
-                    for &in_place in &plan.in_place {
-                        let runs = pool.install(|| {
-                            time(plan.budget, plan.min_runs, || {
-                                match (op, in_place) {
-                                    (Op::Softmax, false) => k.softmax_batch(&x, &mut y, &b),
-                                    (Op::Softmax, true) => k.softmax_batch_in_place(&mut z, &b),
-                                    (Op::LogSoftmax, false) => k.log_softmax_batch(&x, &mut y, &b),
-                                    (Op::LogSoftmax, true) => {
-                                        k.log_softmax_batch_in_place(&mut z, &b)
-                                    }
-                                }
-                                .expect("shapes are valid by construction");
-                                black_box(&mut y);
-                                black_box(&mut z);
-                            })
-                        });
-                        let mode = if in_place { "in_place" } else { "out_of_place" };
-                        let m = measurement(
-                            rows,
-                            cols,
-                            (op.name(), mode, isa.name()),
-                            (label, count),
-                            &runs,
-                        );
-                        tick(&m);
-                        out.push(m);
-                    }
-                }
+            for (v, runs) in variants.iter().zip(&runs) {
+                let m = measurement(rows, cols, v.names(), (label, count), runs);
+                tick(&m);
+                out.push(m);
             }
         }
     }

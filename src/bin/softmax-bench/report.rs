@@ -47,7 +47,8 @@ pub struct Settings {
     pub quick: bool,
     /// Threads of the "all" rows.
     pub threads_all: usize,
-    /// Time spent timing each measurement, after warm-up.
+    /// Time spent timing each measurement, after warm-up: a workload's
+    /// measurements at one thread count run in turn for this long each.
     pub budget_ms: f64,
     pub min_runs: usize,
 }
