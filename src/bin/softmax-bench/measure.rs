@@ -194,17 +194,14 @@ pub fn run(plan: &Plan, mut tick: impl FnMut(&Measurement)) -> Result<Vec<Measur
     Ok(out)
 }
 
-/// A copy of `x` into `y` with the current pool's threads.
+/// A copy of `x` into `y` with the current pool's threads, in 64 KB
+/// pieces: the ceiling `benches/rows.rs` uses. Pieces that size are copied
+/// with plain stores (glibc streams only much larger copies past the cache),
+/// as the kernels store, so both move 12 bytes per element out of place.
 fn copy(x: &[f32], y: &mut [f32]) {
-    let threads = rayon::current_num_threads();
-    if threads == 1 {
-        y.copy_from_slice(x);
-    } else {
-        let chunk = x.len().div_ceil(4 * threads).max(1 << 14);
-        y.par_chunks_mut(chunk)
-            .zip(x.par_chunks(chunk))
-            .for_each(|(y, x)| y.copy_from_slice(x));
-    }
+    y.par_chunks_mut(1 << 14)
+        .zip(x.par_chunks(1 << 14))
+        .for_each(|(y, x)| y.copy_from_slice(x));
 }
 
 /// Fills `copy_fraction` and `speedup_vs_scalar` from the same run.
