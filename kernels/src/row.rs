@@ -411,7 +411,12 @@ pub(crate) trait RowKind {
     fn last<L: Lanes>(l: L, io: InOut<'_>, max: f32, of_sum: f32, inv_t: Option<f32>);
     /// For a row of at least `ONE_READ_MIN`, the pass that reads `x`, with
     /// `refs_len(len)` values of `refs`, returning the row's max and sum...
-    fn long_read<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]) -> MaxSum;
+    fn long_read<L: Lanes, const IN_CACHE: bool>(
+        l: L,
+        io: InOut<'_>,
+        inv_t: Option<f32>,
+        refs: &mut [f32],
+    ) -> MaxSum;
     /// ...and the last pass, on `y`.
     fn long_last<L: Lanes>(l: L, y: &mut [f32], total: MaxSum, inv_t: Option<f32>, refs: &[f32]);
 }
@@ -439,7 +444,12 @@ impl RowKind for SoftmaxRow {
         scale(l, io.output(), of_sum);
     }
     #[inline(always)]
-    fn long_read<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]) -> MaxSum {
+    fn long_read<L: Lanes, const IN_CACHE: bool>(
+        l: L,
+        io: InOut<'_>,
+        inv_t: Option<f32>,
+        refs: &mut [f32],
+    ) -> MaxSum {
         // Not a closure over the chunks: it would not inline into the shim.
         let mut total = MaxSum::EMPTY;
         let mut rest = io;
@@ -449,7 +459,7 @@ impl RowKind for SoftmaxRow {
             }
             let n = CHUNK.min(rest.len());
             let (piece, tail) = rest.split_at(n);
-            total = total.then(softmax_piece(l, piece, inv_t, r), inv_t);
+            total = total.then(softmax_read::<L, IN_CACHE>(l, piece, inv_t, r), inv_t);
             rest = tail;
         }
         total
@@ -483,13 +493,18 @@ impl RowKind for LogSoftmaxRow {
         sub_max_log_sum(l, io, max, of_sum, inv_t);
     }
     #[inline(always)]
-    fn long_read<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, _: &mut [f32]) -> MaxSum {
+    fn long_read<L: Lanes, const IN_CACHE: bool>(
+        l: L,
+        io: InOut<'_>,
+        inv_t: Option<f32>,
+        _: &mut [f32],
+    ) -> MaxSum {
         let mut total = MaxSum::EMPTY;
         let mut rest = io;
         while !rest.is_empty() {
             let n = CHUNK.min(rest.len());
             let (piece, tail) = rest.split_at(n);
-            total = total.then(max_exp_sum(l, piece, inv_t), inv_t);
+            total = total.then(log_softmax_read::<L, IN_CACHE>(l, piece, inv_t), inv_t);
             rest = tail;
         }
         total
@@ -516,27 +531,33 @@ fn one_row<L: Lanes, K: RowKind>(l: L, mut io: InOut<'_>, inv_t: Option<f32>) {
 /// `y = softmax(x / t)`, with `inv_t = 1 / t` (`None` for `t = 1`).
 ///
 /// A row shorter than `ONE_READ_MIN` takes its max, then `exp` and the sum,
-/// then the scale. A longer row reads `x` once (`softmax_piece`, per chunk)
-/// and scales `y` once (`softmax_scale`); `refs` holds a value per segment
-/// in between, at least `refs_len(io.len())` of them.
+/// then the scale. A longer row reads `x` once (`softmax_piece`, per chunk;
+/// as a row in cache, see `fuse_next_max`) and scales `y` once
+/// (`softmax_scale`); `refs` holds a value per segment in between, at least
+/// `refs_len(io.len())` of them.
 ///
 /// # Panics
 /// If `refs` is shorter than that (before writing anything).
 #[inline(always)]
 pub(crate) fn softmax<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]) {
     assert!(refs.len() >= refs_len(io.len()), "softmax: refs too short");
-    whole_row::<L, SoftmaxRow>(l, io, inv_t, refs);
+    whole_row::<L, SoftmaxRow, true>(l, io, inv_t, refs);
 }
 
 /// One row of `K`: three passes below `ONE_READ_MIN`, else its read pass
-/// and its last pass.
+/// (`IN_CACHE` as `one_read` takes it) and its last pass.
 #[inline(always)]
-fn whole_row<L: Lanes, K: RowKind>(l: L, mut io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]) {
+fn whole_row<L: Lanes, K: RowKind, const IN_CACHE: bool>(
+    l: L,
+    mut io: InOut<'_>,
+    inv_t: Option<f32>,
+    refs: &mut [f32],
+) {
     if io.len() < ONE_READ_MIN {
         one_row::<L, K>(l, io, inv_t);
         return;
     }
-    let total = K::long_read(l, io.reborrow(), inv_t, refs);
+    let total = K::long_read::<L, IN_CACHE>(l, io.reborrow(), inv_t, refs);
     K::long_last(l, io.output(), total, inv_t, refs);
 }
 
@@ -553,33 +574,110 @@ pub const fn refs_len(n: usize) -> usize {
 /// `exp((x - sub) / t)` summed in f32 lanes (one block at a time: no f64 in
 /// the loop, where AVX2's 16 registers are all taken), storing that `exp`
 /// (softmax) or, with `COPY_X`, `x` itself (log-softmax out of place).
-struct ExpSum<L: Lanes, S, const COPY_X: bool> {
+struct ExpSum<L: Lanes, S, A, const COPY_X: bool> {
     sub: L::V,
     scale: S,
     acc: L::V,
+    along: A,
 }
 
-impl<L: Lanes, S: Scale<L>, const COPY_X: bool> ExpSum<L, S, COPY_X> {
-    /// The block's lanes of the sum, after mapping it.
+impl<L: Lanes, S: Scale<L>, A: PerVector<L>, const COPY_X: bool> ExpSum<L, S, A, COPY_X> {
+    /// The block's lanes of the sum, after mapping it (`along` once per
+    /// vector), and `along`.
     #[inline(always)]
-    fn block(l: L, blk: &mut InOut<'_>, sub: L::V, scale: S) -> L::V {
-        let mut f = ExpSum::<L, S, COPY_X> {
+    fn block(l: L, blk: &mut InOut<'_>, sub: L::V, scale: S, along: A) -> (L::V, A) {
+        let mut f = ExpSum::<L, S, A, COPY_X> {
             sub,
             scale,
             acc: l.splat(0.0),
+            along,
         };
         map(l, blk, &mut f);
-        f.acc
+        (f.acc, f.along)
     }
 }
 
-impl<L: Lanes, S: Scale<L>, const COPY_X: bool> Map<L> for ExpSum<L, S, COPY_X> {
+impl<L: Lanes, S: Scale<L>, A: PerVector<L>, const COPY_X: bool> Map<L>
+    for ExpSum<L, S, A, COPY_X>
+{
     const FILL: f32 = f32::NEG_INFINITY;
     #[inline(always)]
     fn apply(&mut self, l: L, x: L::V) -> L::V {
         let e = exp_below(l, self.scale, x, self.sub);
         self.acc = l.add(self.acc, e);
+        self.along.vector(l);
         if COPY_X { x } else { e }
+    }
+}
+
+/// The lanes of the sum of `exp((x - sub) / t)` over `x`, `along` once per
+/// vector: `fold1` of `AddExpSub` with work alongside.
+#[inline(always)]
+fn exp_sum<L: Lanes, S: Scale<L>, A: PerVector<L>>(
+    l: L,
+    x: &[f32],
+    sub: L::V,
+    scale: S,
+    mut along: A,
+) -> (L::V, A) {
+    let r = AddExpSub(sub, scale);
+    let mut acc = r.init(l);
+    let mut vs = x.chunks_exact(L::N);
+    for v in &mut vs {
+        acc = r.step(l, acc, l.load(v));
+        along.vector(l);
+    }
+    let tail = vs.remainder();
+    if !tail.is_empty() {
+        acc = r.step(l, acc, l.load_tail(tail, f32::NEG_INFINITY));
+        along.vector(l);
+    }
+    (acc, along)
+}
+
+/// Work done once per vector alongside a segment's pass: nothing, or the
+/// max of the next segment (`NextSegmentMax`).
+trait PerVector<L: Lanes> {
+    fn vector(&mut self, l: L);
+}
+
+impl<L: Lanes> PerVector<L> for () {
+    #[inline(always)]
+    fn vector(&mut self, _: L) {}
+}
+
+/// `softmax_max` of the next segment, one vector per vector of this one:
+/// its loads and max run beside the `exp` work instead of after it. Max is
+/// exact, so this is the same value as `softmax_max`.
+struct NextSegmentMax<'x, L: Lanes> {
+    rest: &'x [f32],
+    acc: L::V,
+}
+
+impl<'x, L: Lanes> NextSegmentMax<'x, L> {
+    #[inline(always)]
+    fn new(l: L, next: &'x [f32]) -> Self {
+        NextSegmentMax {
+            rest: next,
+            acc: <Max as Reduce<L>>::init(Max, l),
+        }
+    }
+
+    /// The max, with what this segment's vectors left over.
+    #[inline(always)]
+    fn finish(self, l: L) -> f32 {
+        let acc = <Max as Reduce<L>>::step(Max, l, fold1(l, self.rest, Max), self.acc);
+        l.reduce_max(acc) + 0.0
+    }
+}
+
+impl<L: Lanes> PerVector<L> for NextSegmentMax<'_, L> {
+    #[inline(always)]
+    fn vector(&mut self, l: L) {
+        if let Some((v, rest)) = self.rest.split_at_checked(L::N) {
+            self.acc = <Max as Reduce<L>>::step(Max, l, self.acc, l.load(v));
+            self.rest = rest;
+        }
     }
 }
 
@@ -603,7 +701,18 @@ pub(crate) fn softmax_piece<L: Lanes>(
     inv_t: Option<f32>,
     refs: &mut [f32],
 ) -> MaxSum {
-    with_scale!(l, inv_t, |scale| one_read(
+    softmax_read::<L, false>(l, io, inv_t, refs)
+}
+
+/// `softmax_piece`, `IN_CACHE` as `one_read` takes it.
+#[inline(always)]
+fn softmax_read<L: Lanes, const IN_CACHE: bool>(
+    l: L,
+    io: InOut<'_>,
+    inv_t: Option<f32>,
+    refs: &mut [f32],
+) -> MaxSum {
+    with_scale!(l, inv_t, |scale| one_read::<L, _, IN_CACHE>(
         l,
         io,
         inv_t,
@@ -616,7 +725,7 @@ pub(crate) fn softmax_piece<L: Lanes>(
 /// `exp((x - sub) / t)`.
 trait SegmentWork<L: Lanes> {
     fn segment(&mut self, s: usize, max: f32);
-    fn block(&mut self, l: L, blk: InOut<'_>, sub: L::V) -> L::V;
+    fn block<A: PerVector<L>>(&mut self, l: L, blk: InOut<'_>, sub: L::V, along: A) -> (L::V, A);
 }
 
 /// Softmax: `y = exp((x - sub) / t)`, the maxima into `refs`.
@@ -631,8 +740,14 @@ impl<L: Lanes, S: Scale<L>> SegmentWork<L> for StoreExp<'_, S> {
         self.refs[s] = max;
     }
     #[inline(always)]
-    fn block(&mut self, l: L, mut blk: InOut<'_>, sub: L::V) -> L::V {
-        ExpSum::<L, S, false>::block(l, &mut blk, sub, self.scale)
+    fn block<A: PerVector<L>>(
+        &mut self,
+        l: L,
+        mut blk: InOut<'_>,
+        sub: L::V,
+        along: A,
+    ) -> (L::V, A) {
+        ExpSum::<L, S, A, false>::block(l, &mut blk, sub, self.scale, along)
     }
 }
 
@@ -643,10 +758,16 @@ impl<L: Lanes, S: Scale<L>> SegmentWork<L> for CopyX<S> {
     #[inline(always)]
     fn segment(&mut self, _: usize, _: f32) {}
     #[inline(always)]
-    fn block(&mut self, l: L, mut blk: InOut<'_>, sub: L::V) -> L::V {
+    fn block<A: PerVector<L>>(
+        &mut self,
+        l: L,
+        mut blk: InOut<'_>,
+        sub: L::V,
+        along: A,
+    ) -> (L::V, A) {
         match &mut blk {
-            InOut::InPlace(x) => fold1(l, x, AddExpSub(sub, self.0)),
-            split => ExpSum::<L, S, true>::block(l, split, sub, self.0),
+            InOut::InPlace(x) => exp_sum(l, x, sub, self.0, along),
+            split => ExpSum::<L, S, A, true>::block(l, split, sub, self.0, along),
         }
     }
 }
@@ -655,21 +776,34 @@ impl<L: Lanes, S: Scale<L>> SegmentWork<L> for CopyX<S> {
 /// max first (the segment is then in L1), the running max raised and the sum
 /// so far rescaled in f64 when the segment's is larger, then `w`'s work on
 /// the segment's blocks below the running max, their f32 sums added in f64.
+/// `IN_CACHE`: the caller expects the row in cache, where the max may be
+/// taken alongside (`fuse_next_max`); the same bits either way.
 #[inline(always)]
-fn one_read<L: Lanes, W: SegmentWork<L>>(
+fn one_read<L: Lanes, W: SegmentWork<L>, const IN_CACHE: bool>(
     l: L,
     io: InOut<'_>,
     inv_t: Option<f32>,
     w: &mut W,
 ) -> MaxSum {
+    let fuse = IN_CACHE && fuse_next_max::<L>();
     let mut acc = MaxSum::EMPTY;
     let mut rest = io;
     let mut s = 0;
+    // With `fuse`, the max of the segment to come (the first on its own).
+    let mut next_max = if fuse {
+        softmax_max(l, &rest.input()[..SEGMENT.min(rest.len())])
+    } else {
+        f32::NAN
+    };
     while !rest.is_empty() {
         let n = SEGMENT.min(rest.len());
         let (mut seg, tail) = rest.split_at(n);
         rest = tail;
-        let m = softmax_max(l, seg.input());
+        let m = if fuse {
+            next_max
+        } else {
+            softmax_max(l, seg.input())
+        };
         if m > acc.max {
             acc = MaxSum {
                 max: m,
@@ -679,14 +813,50 @@ fn one_read<L: Lanes, W: SegmentWork<L>>(
         w.segment(s, acc.max);
         s += 1;
         let sub = l.splat(below(acc.max));
-        while !seg.is_empty() {
-            let n = block_len::<L>().min(seg.len());
-            let (blk, tail) = seg.split_at(n);
-            seg = tail;
-            acc.sum += f64::from(l.reduce_sum(w.block(l, blk, sub)));
+        // Two copies of the block loop: one generic over the `along` of
+        // both was slower on AVX2 (3-5%, two constants left their
+        // registers).
+        if fuse {
+            let next = rest.input();
+            let mut along = NextSegmentMax::new(l, &next[..SEGMENT.min(next.len())]);
+            while !seg.is_empty() {
+                let n = block_len::<L>().min(seg.len());
+                let (blk, tail) = seg.split_at(n);
+                seg = tail;
+                let (v, a) = w.block(l, blk, sub, along);
+                along = a;
+                acc.sum += f64::from(l.reduce_sum(v));
+            }
+            next_max = along.finish(l);
+        } else {
+            while !seg.is_empty() {
+                let n = block_len::<L>().min(seg.len());
+                let (blk, tail) = seg.split_at(n);
+                seg = tail;
+                acc.sum += f64::from(l.reduce_sum(w.block(l, blk, sub, ()).0));
+            }
         }
     }
     acc
+}
+
+/// Whether `one_read` on a row in cache takes each segment's max during the
+/// previous segment's `exp` (`NextSegmentMax`) instead of in a pass of its
+/// own: on AVX-512, whose `exp` loop leaves the loads and the max room. One
+/// row in a loop, old and new kernels in one process, median of 200 rounds,
+/// time new / old over four runs, AVX-512 softmax and log-softmax: 4096
+/// 0.93-0.99, 8192 0.92-0.98, 32000 0.93-0.97, 128256 0.87-0.93
+/// (`cargo bench --bench row`, old and new binaries in turn: 32000 softmax
+/// 6945-7225 -> 6472-6526 ns). On AVX2 (16 registers) it lost 8-15%. Out of cache it loses too: the
+/// loads of the next segment, one per `exp` vector, keep fewer misses in
+/// flight than the separate max pass (a 256 x 32000 matrix, one thread,
+/// best of 15: 2-38% slower; prefetching the segment after next made it
+/// worse). So only the one-row calls pass `IN_CACHE` (a single row is
+/// usually fresh from the layer that wrote it), not matrices or the pieces
+/// of a split row.
+#[inline(always)]
+const fn fuse_next_max<L: Lanes>() -> bool {
+    L::N >= 16
 }
 
 /// What a segment subtracts below a running max `m`: `m`, or 0 while every
@@ -730,10 +900,11 @@ pub(crate) fn softmax_scale<L: Lanes>(
 /// `y = log_softmax(x / t)`, with `inv_t = 1 / t` (`None` for `t = 1`).
 ///
 /// A row shorter than `ONE_READ_MIN` takes its max, then its sum. A longer
-/// row reads `x` once for both (`max_exp_sum`), then once more to write `y`.
+/// row reads `x` once for both (`max_exp_sum`; as a row in cache, see
+/// `fuse_next_max`), then once more to write `y`.
 #[inline(always)]
 pub(crate) fn log_softmax<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>) {
-    whole_row::<L, LogSoftmaxRow>(l, io, inv_t, &mut []);
+    whole_row::<L, LogSoftmaxRow, true>(l, io, inv_t, &mut []);
 }
 
 /// Rows at least this long read `x` once for its max, `exp` and sum, a
@@ -844,7 +1015,22 @@ impl MaxSum {
 /// 0.98-1.08, Portable 0.99-1.00.
 #[inline(always)]
 pub(crate) fn max_exp_sum<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>) -> MaxSum {
-    with_scale!(l, inv_t, |scale| one_read(l, io, inv_t, &mut CopyX(scale)))
+    log_softmax_read::<L, false>(l, io, inv_t)
+}
+
+/// `max_exp_sum`, `IN_CACHE` as `one_read` takes it.
+#[inline(always)]
+fn log_softmax_read<L: Lanes, const IN_CACHE: bool>(
+    l: L,
+    io: InOut<'_>,
+    inv_t: Option<f32>,
+) -> MaxSum {
+    with_scale!(l, inv_t, |scale| one_read::<L, _, IN_CACHE>(
+        l,
+        io,
+        inv_t,
+        &mut CopyX(scale)
+    ))
 }
 
 /// `exp_sub_sum`, doing `along` after every block.
@@ -961,7 +1147,7 @@ fn rows<L: Lanes, K: RowKind>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>, refs
         for start in (0..rows.rows()).step_by(group) {
             let n = group.min(rows.rows() - start);
             for (j, r) in refs.chunks_mut(per_row).take(n).enumerate() {
-                totals[j] = K::long_read(l, rows.row(start + j), inv_t, r);
+                totals[j] = K::long_read::<L, false>(l, rows.row(start + j), inv_t, r);
             }
             for (j, r) in refs.chunks(per_row).take(n).enumerate() {
                 K::long_last(l, rows.row(start + j).output(), totals[j], inv_t, r);
@@ -971,7 +1157,7 @@ fn rows<L: Lanes, K: RowKind>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>, refs
     }
     if cols > block_len::<L>() {
         for i in 0..rows.rows() {
-            whole_row::<L, K>(l, rows.row(i), inv_t, refs);
+            whole_row::<L, K, false>(l, rows.row(i), inv_t, refs);
         }
         return;
     }
