@@ -195,9 +195,10 @@ pub(crate) fn run(level: Level, op: Op, io: InOut<'_>, b: &Batch) {
     }
     let inv_t = b.inv_t();
     let (xs, ys) = (b.x_stride, b.y_stride);
-    if rows == 1 && cols < SPLIT_MIN {
-        // One row, too short to split: the one-row kernel, nothing else (the
-        // batched API then costs what the one-row function does).
+    if rows == 1 && (cols < SPLIT_MIN || rayon::current_num_threads() == 1) {
+        // One row not to be split: the one-row kernel, nothing else (the
+        // batched API then costs what the one-row function does, and runs
+        // the same loop).
         op.row(level, first_row(io, cols), inv_t);
         return;
     }
@@ -211,7 +212,7 @@ pub(crate) fn run(level: Level, op: Op, io: InOut<'_>, b: &Batch) {
         for i in 0..rows {
             split_row(level, op, all.row(i), inv_t);
         }
-    } else if threads == 1 || rows == 1 {
+    } else if threads == 1 {
         op.rows(level, Rows::new(io, rows, cols, xs, ys), inv_t);
     } else {
         let per_task = rows_per_task(rows, cols, threads);
