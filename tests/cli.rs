@@ -124,8 +124,7 @@ fn unreadable_and_malformed_reports_are_one_line_errors() {
 #[test]
 fn a_quick_run_writes_a_valid_report_and_a_chart() {
     let d = Scratch::new("run");
-    // The 20000-entry row keeps every measurement below the 100000-run cap.
-    let out = run_tiny(&d, "r.json", "64,3x40,20000");
+    let out = run_tiny(&d, "r.json", "64,3x40");
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(v["tool"], "softmax-bench");
@@ -139,12 +138,13 @@ fn a_quick_run_writes_a_valid_report_and_a_chart() {
             .any(|i| i.name() == v["detected_isa"].as_str().unwrap())
     );
     let ms = v["measurements"].as_array().unwrap();
-    // 3 shapes x 2 thread counts x (copy + 2 levels x 2 ops x 2 modes).
-    assert_eq!(ms.len(), 3 * 2 * (1 + 2 * 2 * 2));
+    // 2 shapes x 2 thread counts x (copy + 2 levels x 2 ops x 2 modes).
+    assert_eq!(ms.len(), 2 * 2 * (1 + 2 * 2 * 2));
     for m in ms {
         assert!(m["elements_per_ns"].as_f64().unwrap() > 0.0, "{m}");
         assert!(m["median_ns"].as_f64().unwrap() >= m["min_ns"].as_f64().unwrap());
-        assert!(m["runs"].as_u64().unwrap() >= 3);
+        // At least one timed run per round, `min_runs` rounds.
+        assert!(m["runs"].as_u64().unwrap() >= v["settings"]["min_runs"].as_u64().unwrap());
         let gbs = m["gb_per_s"].as_f64().unwrap();
         assert!((gbs - 8.0 * m["elements_per_ns"].as_f64().unwrap()).abs() < 1e-9);
         if m["isa"] != "copy" {
@@ -153,16 +153,6 @@ fn a_quick_run_writes_a_valid_report_and_a_chart() {
             if m["isa"] == "scalar" {
                 assert_eq!(s, 1.0);
             }
-        }
-    }
-    // The copy and the levels of a workload and thread count run in turn,
-    // one run each per round: they all have the same number of runs.
-    for m in ms {
-        let same_group = ms.iter().filter(|o| {
-            (&o["rows"], &o["cols"], &o["threads"]) == (&m["rows"], &m["cols"], &m["threads"])
-        });
-        for o in same_group {
-            assert_eq!(o["runs"], m["runs"], "{o} and {m}");
         }
     }
     let svg = std::fs::read_to_string(d.join("r.svg")).unwrap();

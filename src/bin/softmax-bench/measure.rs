@@ -59,26 +59,34 @@ impl Plan {
     }
 }
 
-/// Times every variant of a group in turn, one run each per round (after
-/// one warm-up round), until the group has spent `budget` per variant and
-/// done at least `min_runs` rounds; returns each variant's sorted run times
-/// in ns. Round by round, so that a slow spell on a shared machine slows the
-/// copy and the kernels alike, and the ratios between them hold.
+/// Times every variant of a group in turn, in `min_runs` rounds: per round
+/// and variant, one untimed warm-up call (the caches and the pool's threads
+/// as this variant leaves them, not as the one before left them), then timed
+/// calls for `budget / min_runs` (at least one). Returns each variant's
+/// sorted run times in ns. Round by round, so that a slow spell on a shared
+/// machine slows the copy and the kernels alike, and the ratios hold.
 fn time_in_turn(
     budget: Duration,
     min_runs: usize,
     variants: usize,
     mut f: impl FnMut(usize),
 ) -> Vec<Vec<f64>> {
-    (0..variants).for_each(&mut f);
-    let group_budget = budget * variants as u32;
-    let start = Instant::now();
+    let rounds = min_runs.max(1);
+    let slice = budget / rounds as u32;
+    let cap = 100_000 / rounds;
     let mut runs = vec![Vec::new(); variants];
-    while runs[0].len() < min_runs || (start.elapsed() < group_budget && runs[0].len() < 100_000) {
+    for _ in 0..rounds {
         for (v, r) in runs.iter_mut().enumerate() {
-            let t = Instant::now();
             f(v);
-            r.push(t.elapsed().as_secs_f64() * 1e9);
+            let start = Instant::now();
+            for _ in 0..cap {
+                let t = Instant::now();
+                f(v);
+                r.push(t.elapsed().as_secs_f64() * 1e9);
+                if start.elapsed() >= slice {
+                    break;
+                }
+            }
         }
     }
     for r in &mut runs {

@@ -48,7 +48,8 @@ pub struct Settings {
     /// Threads of the "all" rows.
     pub threads_all: usize,
     /// Time spent timing each measurement, after warm-up: a workload's
-    /// measurements at one thread count run in turn for this long each.
+    /// measurements at one thread count take turns, `min_runs` rounds of
+    /// `budget_ms / min_runs` each.
     pub budget_ms: f64,
     pub min_runs: usize,
 }
