@@ -280,16 +280,40 @@ pub(crate) trait Reduce<L: Lanes>: Copy {
 /// copies of the step would not fit the registers (AVX2 has 16).
 #[inline(always)]
 pub(crate) fn fold1<L: Lanes, R: Reduce<L>>(l: L, x: &[f32], r: R) -> R::Acc {
+    fold1_along(l, x, r, ()).0
+}
+
+/// `fold1`, doing `along` once per vector; returns `along` too.
+#[inline(always)]
+pub(crate) fn fold1_along<L: Lanes, R: Reduce<L>, A: PerVector<L>>(
+    l: L,
+    x: &[f32],
+    r: R,
+    mut along: A,
+) -> (R::Acc, A) {
     let mut acc = r.init(l);
     let mut vs = x.chunks_exact(L::N);
     for v in &mut vs {
         acc = r.step(l, acc, l.load(v));
+        along.vector(l);
     }
     let tail = vs.remainder();
     if !tail.is_empty() {
         acc = r.step(l, acc, l.load_tail(tail, R::FILL));
+        along.vector(l);
     }
-    acc
+    (acc, along)
+}
+
+/// Work done once per vector alongside a pass: nothing, or the max of the
+/// next segment (`row::NextSegmentMax`).
+pub(crate) trait PerVector<L: Lanes> {
+    fn vector(&mut self, l: L);
+}
+
+impl<L: Lanes> PerVector<L> for () {
+    #[inline(always)]
+    fn vector(&mut self, _: L) {}
 }
 
 /// Folds every vector of `x` into four independent accumulators, so that the

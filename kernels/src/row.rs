@@ -3,8 +3,8 @@
 use crate::exp::{exp, exp_nonpositive};
 use crate::lanes::Lanes;
 use crate::pass::{
-    InOut, Map, Reduce, Rows, block_len, fold1, fold4, fold4_into, head_to_aligned, map,
-    map_aligned,
+    InOut, Map, PerVector, Reduce, Rows, block_len, fold1, fold1_along, fold4, fold4_into,
+    head_to_aligned, map, map_aligned,
 };
 
 /// Elements per chunk of a row. Softmax and log-softmax form their sum per
@@ -610,42 +610,6 @@ impl<L: Lanes, S: Scale<L>, A: PerVector<L>, const COPY_X: bool> Map<L>
     }
 }
 
-/// The lanes of the sum of `exp((x - sub) / t)` over `x`, `along` once per
-/// vector: `fold1` of `AddExpSub` with work alongside.
-#[inline(always)]
-fn exp_sum<L: Lanes, S: Scale<L>, A: PerVector<L>>(
-    l: L,
-    x: &[f32],
-    sub: L::V,
-    scale: S,
-    mut along: A,
-) -> (L::V, A) {
-    let r = AddExpSub(sub, scale);
-    let mut acc = r.init(l);
-    let mut vs = x.chunks_exact(L::N);
-    for v in &mut vs {
-        acc = r.step(l, acc, l.load(v));
-        along.vector(l);
-    }
-    let tail = vs.remainder();
-    if !tail.is_empty() {
-        acc = r.step(l, acc, l.load_tail(tail, f32::NEG_INFINITY));
-        along.vector(l);
-    }
-    (acc, along)
-}
-
-/// Work done once per vector alongside a segment's pass: nothing, or the
-/// max of the next segment (`NextSegmentMax`).
-trait PerVector<L: Lanes> {
-    fn vector(&mut self, l: L);
-}
-
-impl<L: Lanes> PerVector<L> for () {
-    #[inline(always)]
-    fn vector(&mut self, _: L) {}
-}
-
 /// `softmax_max` of the next segment, one vector per vector of this one:
 /// its loads and max run beside the `exp` work instead of after it. Max is
 /// exact, so this is the same value as `softmax_max`.
@@ -767,7 +731,7 @@ impl<L: Lanes, S: Scale<L>> SegmentWork<L> for CopyX<S> {
         along: A,
     ) -> (L::V, A) {
         match &mut blk {
-            InOut::InPlace(x) => exp_sum(l, x, sub, self.0, along),
+            InOut::InPlace(x) => fold1_along(l, x, AddExpSub(sub, self.0), along),
             split => ExpSum::<L, S, A, true>::block(l, split, sub, self.0, along),
         }
     }
