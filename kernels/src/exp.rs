@@ -96,7 +96,7 @@ pub(crate) fn exp_nonpositive<L: Lanes>(l: L, x: L::V) -> L::V {
         reduce(l, x, vn)
     };
     let f = scaled_poly(l, t, s);
-    l.select(l.lt(x, l.splat(DENORM_CUTOFF)), l.splat(0.0), f)
+    l.zero_where(l.lt(x, l.splat(DENORM_CUTOFF)), f)
 }
 
 /// `exp(x)` for every x: overflow gives `+inf`, `exp(+inf) = +inf`,
@@ -120,7 +120,7 @@ pub(crate) fn exp<L: Lanes>(l: L, x: L::V) -> L::V {
     let expm1 = l.mul_add(l.mul(t, t), u, t);
     let f = l.mul_add(expm1, s, s);
     let f = l.add(f, l.select(positive, f, zero));
-    let f = l.select(l.lt(x, l.splat(DENORM_CUTOFF)), zero, f);
+    let f = l.zero_where(l.lt(x, l.splat(DENORM_CUTOFF)), f);
     l.select(l.gt(x, l.splat(INF_CUTOFF)), l.splat(f32::INFINITY), f)
 }
 
