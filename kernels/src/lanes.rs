@@ -18,6 +18,12 @@ pub(crate) trait Lanes: Copy {
     const N: usize;
     /// True when `mul_add` is fused (one rounding).
     const FMA: bool;
+    /// Whether the one-read pass over a row in cache takes each segment's
+    /// max during the previous segment's `exp`: measured per level (see
+    /// `row::fuse_next_max`).
+    const FUSE_MAX_IN_CACHE: bool = false;
+    /// The same for a row read from memory (the rows of a matrix).
+    const FUSE_MAX_FROM_MEMORY: bool = false;
     type V: Copy;
     type M: Copy;
 
@@ -78,6 +84,10 @@ impl<S: Simd> Lanes for Pulp<S> {
     const N: usize = S::F32_LANES;
     // `mul_add_e` is the fused form; every pulp level used here has FMA.
     const FMA: bool = true;
+    // AVX-512 (16 lanes) fuses rows in cache, AVX2 (8) rows from memory;
+    // NEON (4) does not, unmeasured on hardware.
+    const FUSE_MAX_IN_CACHE: bool = S::F32_LANES == 16;
+    const FUSE_MAX_FROM_MEMORY: bool = S::F32_LANES == 8;
     type V = S::f32s;
     type M = S::m32s;
 

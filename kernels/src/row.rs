@@ -741,8 +741,9 @@ impl<L: Lanes, S: Scale<L>> SegmentWork<L> for CopyX<S> {
 /// max first (the segment is then in L1), the running max raised and the sum
 /// so far rescaled in f64 when the segment's is larger, then `w`'s work on
 /// the segment's blocks below the running max, their f32 sums added in f64.
-/// `IN_CACHE`: the caller expects the row in cache, where the max may be
-/// taken alongside (`fuse_next_max`); the same bits either way.
+/// `IN_CACHE`: the caller expects the row in cache, not in memory; the
+/// level then decides whether the max is taken alongside the previous
+/// segment's `exp` (`fuse_next_max`); the same bits either way.
 #[inline(always)]
 fn one_read<L: Lanes, W: SegmentWork<L>, const IN_CACHE: bool>(
     l: L,
@@ -750,7 +751,7 @@ fn one_read<L: Lanes, W: SegmentWork<L>, const IN_CACHE: bool>(
     inv_t: Option<f32>,
     w: &mut W,
 ) -> MaxSum {
-    let fuse = IN_CACHE && fuse_next_max::<L>();
+    let fuse = fuse_next_max::<L>(IN_CACHE);
     let mut acc = MaxSum::EMPTY;
     let mut rest = io;
     let mut s = 0;
@@ -805,25 +806,39 @@ fn one_read<L: Lanes, W: SegmentWork<L>, const IN_CACHE: bool>(
     acc
 }
 
-/// Whether `one_read` on a row in cache takes each segment's max during the
-/// previous segment's `exp` (`NextSegmentMax`) instead of in a pass of its
-/// own: on AVX-512, whose `exp` loop leaves the loads and the max room. One
-/// row in a loop, old and new kernels in one process, median of 200 rounds,
-/// time new / old over four runs, AVX-512 softmax and log-softmax: 4096
-/// 0.93-0.99, 8192 0.92-0.98, 32000 0.93-0.97, 128256 0.87-0.93
-/// (`cargo bench --bench row`, old and new binaries in turn: 32000 softmax
-/// 6945-7225 -> 6472-6526 ns). On AVX2 (16 registers) it lost 8-15%. Out of cache it loses too: the
-/// loads of the next segment, one per `exp` vector, keep fewer misses in
-/// flight than the separate max pass (a 256 x 32000 matrix, one thread,
-/// best of 15: 2-38% slower; prefetching the segment after next made it
-/// worse). So single rows pass `IN_CACHE` (one is usually fresh from the
-/// layer that wrote it): the one-row calls and the pieces of a split row,
-/// not the rows of a matrix. One 2^20 row through the batched API, median
-/// of 600 in blocks of 20, three runs: one thread 228 -> 204-209 us, two
-/// threads (split) 120-134 -> 107-126 us.
+/// Whether `one_read` takes each segment's max during the previous
+/// segment's `exp` (`NextSegmentMax`, one load and one max per `exp`
+/// vector) instead of in a pass of its own, for a row the caller expects in
+/// cache (`in_cache`: the one-row calls and the pieces of a split row; one
+/// row is usually fresh from the layer that wrote it) or read from memory
+/// (the rows of a matrix). The bits are the same either way (max is exact).
+/// Measured per level on the machine where it is the best level, old and
+/// new kernels in one process, rounds in turn:
+///
+/// - AVX-512 (Zen 4): in cache it gains, the `exp` loop leaving the loads
+///   and the max room. One row in a loop, median of 200, new / old over four
+///   runs: 4096 0.93-0.99, 8192 0.92-0.98, 32000 0.93-0.97, 128256
+///   0.87-0.93 (`cargo bench --bench row`, binaries in turn: 32000 softmax
+///   6945-7225 -> 6472-6526 ns); one 2^20 row through the batched API,
+///   median of 600: one thread 228 -> 204-209 us, two threads (split)
+///   120-134 -> 107-126 us. From memory it loses, one load per `exp` vector
+///   keeping fewer misses in flight than a tight max loop (256 x 32000, one
+///   thread, best of 15: 2-38% slower; prefetching the segment after next
+///   made it worse).
+/// - AVX2 (Zen 3): the other way round. In cache it loses (16 registers):
+///   one row in a loop, median of 51, 4096-128256 entries 1.07-1.12 (8-15%
+///   on Zen 4 too). From memory it gains, this core being compute-bound
+///   there: the loads spread through the `exp` work instead of stalling a
+///   max pass. The three matrices, median of 15, new / old: one thread
+///   0.88-0.92, two threads 0.83-0.90.
+/// - NEON, Portable and Scalar do not fuse (not measured on hardware).
 #[inline(always)]
-const fn fuse_next_max<L: Lanes>() -> bool {
-    L::N >= 16
+const fn fuse_next_max<L: Lanes>(in_cache: bool) -> bool {
+    if in_cache {
+        L::FUSE_MAX_IN_CACHE
+    } else {
+        L::FUSE_MAX_FROM_MEMORY
+    }
 }
 
 /// What a segment subtracts below a running max `m`: `m`, or 0 while every
