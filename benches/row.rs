@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::logits;
+use common::{Output, logits};
 use std::hint::black_box;
 use std::mem::MaybeUninit;
 
@@ -47,14 +47,15 @@ fn levels() -> Vec<Kernels> {
 fn bench(c: &mut Criterion) {
     for n in SIZES {
         let x = logits(n);
-        let mut y = vec![0.0f32; n];
+        let mut out = Output::like(&x);
+        let y = out.get();
         let mut uninit = vec![MaybeUninit::<f32>::uninit(); n];
 
         let mut g = c.benchmark_group(format!("softmax/{n}"));
         g.throughput(Throughput::Elements(n as u64));
         for k in levels() {
             g.bench_function(BenchmarkId::from_parameter(k.isa()), |b| {
-                b.iter(|| k.softmax(black_box(&x), black_box(&mut y)).unwrap())
+                b.iter(|| k.softmax(black_box(&x), black_box(&mut *y)).unwrap())
             });
         }
         g.bench_function("rten-vecmath", |b| {
@@ -63,7 +64,7 @@ fn bench(c: &mut Criterion) {
             })
         });
         g.bench_function("naive", |b| {
-            b.iter(|| naive_softmax(black_box(&x), black_box(&mut y)))
+            b.iter(|| naive_softmax(black_box(&x), black_box(&mut *y)))
         });
         g.finish();
 
@@ -71,7 +72,7 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Elements(n as u64));
         for k in levels() {
             g.bench_function(BenchmarkId::from_parameter(k.isa()), |b| {
-                b.iter(|| k.log_softmax(black_box(&x), black_box(&mut y)).unwrap())
+                b.iter(|| k.log_softmax(black_box(&x), black_box(&mut *y)).unwrap())
             });
         }
         g.bench_function("rten-vecmath", |b| {
@@ -80,7 +81,7 @@ fn bench(c: &mut Criterion) {
             })
         });
         g.bench_function("naive", |b| {
-            b.iter(|| naive_log_softmax(black_box(&x), black_box(&mut y)))
+            b.iter(|| naive_log_softmax(black_box(&x), black_box(&mut *y)))
         });
         g.finish();
 
@@ -88,7 +89,7 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Elements(n as u64));
         for k in levels() {
             g.bench_function(BenchmarkId::from_parameter(k.isa()), |b| {
-                b.iter(|| k.exp(black_box(&x), black_box(&mut y)).unwrap())
+                b.iter(|| k.exp(black_box(&x), black_box(&mut *y)).unwrap())
             });
         }
         g.bench_function("rten-vecmath", |b| {

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::logits;
+use common::{Output, logits};
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -33,7 +33,8 @@ fn bench(c: &mut Criterion) {
     let k = Kernels::detect();
     for (rows, cols) in SHAPES {
         let x = logits(rows * cols);
-        let mut y = vec![0.0f32; x.len()];
+        let mut out = Output::like(&x);
+        let y = out.get();
         let mut g = c.benchmark_group(format!("rows/{rows}x{cols}"));
         g.throughput(Throughput::Elements(x.len() as u64));
         for threads in [1, 2] {
@@ -44,15 +45,15 @@ fn bench(c: &mut Criterion) {
             // The timing loop runs inside the pool, as an engine calls from
             // its own pool: no cross-thread hand-off per iteration.
             g.bench_function(BenchmarkId::new("softmax", threads), |b| {
-                pool.install(|| b.iter(|| k.softmax_rows(black_box(&x), black_box(&mut y), cols)))
+                pool.install(|| b.iter(|| k.softmax_rows(black_box(&x), black_box(&mut *y), cols)))
             });
             g.bench_function(BenchmarkId::new("log_softmax", threads), |b| {
                 pool.install(|| {
-                    b.iter(|| k.log_softmax_rows(black_box(&x), black_box(&mut y), cols))
+                    b.iter(|| k.log_softmax_rows(black_box(&x), black_box(&mut *y), cols))
                 })
             });
             g.bench_function(BenchmarkId::new("copy", threads), |b| {
-                pool.install(|| b.iter(|| par_copy(black_box(&x), black_box(&mut y))))
+                pool.install(|| b.iter(|| par_copy(black_box(&x), black_box(&mut *y))))
             });
         }
         g.finish();
@@ -63,10 +64,10 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("small/1x1024");
     g.throughput(Throughput::Elements(1024));
     g.bench_function("softmax", |b| {
-        b.iter(|| k.softmax(black_box(&x), black_box(&mut y)))
+        b.iter(|| k.softmax(black_box(&x), black_box(&mut *y)))
     });
     g.bench_function("softmax_rows", |b| {
-        b.iter(|| k.softmax_rows(black_box(&x), black_box(&mut y), 1024))
+        b.iter(|| k.softmax_rows(black_box(&x), black_box(&mut *y), 1024))
     });
     g.finish();
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use softmax_simd::{Batch, Isa, Kernels};
 
-use crate::logits::logits;
+use crate::logits::{Output, logits};
 use crate::report::Measurement;
 
 /// The DESIGN.md workloads: four single rows, four matrices.
@@ -165,7 +165,8 @@ pub fn run(plan: &Plan, mut tick: impl FnMut(&Measurement)) -> Result<Vec<Measur
     let mut out = Vec::new();
     for &(rows, cols) in &plan.workloads {
         let x = logits(rows * cols);
-        let mut y = vec![0.0f32; x.len()];
+        let mut y_buf = Output::like(&x);
+        let y = y_buf.get();
         let mut z = x.clone();
         let b = Batch::new(rows, cols);
         for &(label, count) in &plan.threads {
@@ -178,16 +179,16 @@ pub fn run(plan: &Plan, mut tick: impl FnMut(&Measurement)) -> Result<Vec<Measur
             let runs = pool.install(|| {
                 time_in_turn(plan.budget, plan.min_runs, variants.len(), |v| {
                     match variants[v] {
-                        Variant::Copy => copy(black_box(&x), black_box(&mut y)),
+                        Variant::Copy => copy(black_box(&x), black_box(&mut *y)),
                         Variant::Kernel(k, op, in_place) => match (op, in_place) {
-                            (Op::Softmax, false) => k.softmax_batch(&x, &mut y, &b),
+                            (Op::Softmax, false) => k.softmax_batch(&x, y, &b),
                             (Op::Softmax, true) => k.softmax_batch_in_place(&mut z, &b),
-                            (Op::LogSoftmax, false) => k.log_softmax_batch(&x, &mut y, &b),
+                            (Op::LogSoftmax, false) => k.log_softmax_batch(&x, y, &b),
                             (Op::LogSoftmax, true) => k.log_softmax_batch_in_place(&mut z, &b),
                         }
                         .expect("shapes are valid by construction"),
                     }
-                    black_box(&mut y);
+                    black_box(&mut *y);
                     black_box(&mut z);
                 })
             });
