@@ -19,7 +19,7 @@ pub fn logits(n: usize) -> Vec<f32> {
 /// placement. Where `y` starts 4 to 16 bytes past `x` (mod 4 KB), a load
 /// from `x` matches the low address bits of a store to `y` still in
 /// flight, and on Zen 3 a copy then runs 4x slower (0.43 against 1.75-1.88
-/// el/ns, 2^21 floats, one thread; the kernels did not change). Which
+/// el/ns, 2^21 floats, one thread; the kernels ran as fast either way). Which
 /// offset two `Vec`s got depended on what the allocator had freed before,
 /// so the copy ceiling of a workload changed with the workloads before it.
 pub struct Output {
