@@ -829,8 +829,8 @@ fn one_read<L: Lanes, W: SegmentWork<L>, const IN_CACHE: bool>(
 ///   one row in a loop, median of 51, 4096-128256 entries 1.07-1.12 (8-15%
 ///   on Zen 4 too). From memory it gains, this core being compute-bound
 ///   there: the loads spread through the `exp` work instead of stalling a
-///   max pass. The three matrices, median of 15, new / old: one thread
-///   0.88-0.92, two threads 0.83-0.90.
+///   max pass. The three matrices, softmax and log-softmax, median of 15,
+///   new / old: one thread 0.84-0.91, two threads 0.87-0.95.
 /// - NEON, Portable and Scalar do not fuse (not measured on hardware).
 #[inline(always)]
 const fn fuse_next_max<L: Lanes>(in_cache: bool) -> bool {
