@@ -57,16 +57,6 @@ pub(crate) const DENORM_CUTOFF: f32 = f32::from_bits(0xC2AE_AC4F);
 /// `0x1.62E42Ep6`: the largest x whose `exp(x)` is finite.
 pub(crate) const INF_CUTOFF: f32 = f32::from_bits(0x42B1_7217);
 
-/// `exp(t) - 1 = t * p(t)`: returns `s * exp(t) = s + (t * s) * p(t)`.
-#[inline(always)]
-fn scaled_poly<L: Lanes>(l: L, t: L::V, s: L::V) -> L::V {
-    let mut p = l.mul_add(l.splat(C5), t, l.splat(C4));
-    p = l.mul_add(p, t, l.splat(C3));
-    p = l.mul_add(p, t, l.splat(C2));
-    p = l.mul_add(p, t, l.splat(C1));
-    l.mul_add(l.mul(t, s), p, s)
-}
-
 /// `t = x - n ln 2` in two steps; `n` is the float `vn - MAGIC_BIAS`.
 #[inline(always)]
 fn reduce<L: Lanes>(l: L, x: L::V, vn: L::V) -> L::V {
@@ -84,19 +74,63 @@ fn reduce<L: Lanes>(l: L, x: L::V, vn: L::V) -> L::V {
 /// one FMA per vector. Without FMA, `n * ln2` would round: two steps (rr2).
 #[inline(always)]
 pub(crate) fn exp_nonpositive<L: Lanes>(l: L, x: L::V) -> L::V {
-    if let Some(f) = l.native_exp_nonpositive(x) {
+    let [f] = exp_nonpositive_n(l, [x]);
+    f
+}
+
+/// `exp_nonpositive` of `K` vectors, written step by step across them
+/// (each step on every vector, then the next), as XNNPACK's unrolled
+/// kernels are: each vector's result has the same bits as alone. LLVM
+/// schedules the steps as it sees fit, but on Zen 3 (AVX2) this form of the
+/// softmax loops (`pass::Map::apply4`) measured faster than four calls in a
+/// row, which in turn were about as fast as the one-vector loop; the
+/// measurements are at `Map::apply4`. Plain loops over `0..K`, not
+/// closures, so that everything inlines into the level's shim.
+#[inline(always)]
+pub(crate) fn exp_nonpositive_n<L: Lanes, const K: usize>(l: L, x: [L::V; K]) -> [L::V; K] {
+    let mut f = x;
+    if l.native_exp_nonpositive(x[0]).is_some() {
+        for k in 0..K {
+            if let Some(v) = l.native_exp_nonpositive(x[k]) {
+                f[k] = v;
+            }
+        }
         return f;
     }
-    let vn = l.mul_add(x, l.splat(LOG2E), l.splat(MAGIC_BIAS));
-    let s = l.shl_exponent(vn);
-    let t = if L::FMA {
-        let n = l.sub(vn, l.splat(MAGIC_BIAS));
-        l.mul_add(n, l.splat(MINUS_LN2), x)
-    } else {
-        reduce(l, x, vn)
-    };
-    let f = scaled_poly(l, t, s);
-    l.zero_where(l.lt(x, l.splat(DENORM_CUTOFF)), f)
+    let mut vn = x;
+    for k in 0..K {
+        vn[k] = l.mul_add(x[k], l.splat(LOG2E), l.splat(MAGIC_BIAS));
+    }
+    let mut s = x;
+    for k in 0..K {
+        s[k] = l.shl_exponent(vn[k]);
+    }
+    let mut t = x;
+    for k in 0..K {
+        t[k] = if L::FMA {
+            let n = l.sub(vn[k], l.splat(MAGIC_BIAS));
+            l.mul_add(n, l.splat(MINUS_LN2), x[k])
+        } else {
+            reduce(l, x[k], vn[k])
+        };
+    }
+    // `exp(t) - 1 = t * p(t)`, then `s * exp(t) = s + (t * s) * p(t)`.
+    let mut p = x;
+    for k in 0..K {
+        p[k] = l.mul_add(l.splat(C5), t[k], l.splat(C4));
+    }
+    for c in [C3, C2, C1] {
+        for k in 0..K {
+            p[k] = l.mul_add(p[k], t[k], l.splat(c));
+        }
+    }
+    for k in 0..K {
+        f[k] = l.mul_add(l.mul(t[k], s[k]), p[k], s[k]);
+    }
+    for k in 0..K {
+        f[k] = l.zero_where(l.lt(x[k], l.splat(DENORM_CUTOFF)), f[k]);
+    }
+    f
 }
 
 /// `exp(x)` for every x: overflow gives `+inf`, `exp(+inf) = +inf`,

@@ -1,6 +1,6 @@
 //! The one-row algorithms, each written once over `Lanes`.
 
-use crate::exp::{exp, exp_nonpositive};
+use crate::exp::{exp, exp_nonpositive, exp_nonpositive_n};
 use crate::lanes::Lanes;
 use crate::pass::{
     InOut, Map, PerVector, Reduce, Rows, block_len, fold1, fold1_along, fold4, fold4_into,
@@ -75,6 +75,17 @@ fn exp_below<L: Lanes, S: Scale<L>>(l: L, scale: S, x: L::V, sub: L::V) -> L::V 
     exp_nonpositive(l, scale.apply(l, l.sub(x, sub)))
 }
 
+/// `exp_below` of four vectors, step by step across them
+/// (`exp_nonpositive_n`).
+#[inline(always)]
+fn exp_below4<L: Lanes, S: Scale<L>>(l: L, scale: S, x: [L::V; 4], sub: L::V) -> [L::V; 4] {
+    let mut d = x;
+    for k in 0..4 {
+        d[k] = scale.apply(l, l.sub(x[k], sub));
+    }
+    exp_nonpositive_n(l, d)
+}
+
 /// Sum of `exp(s(x - max))`, for `x - max <= 0`.
 #[derive(Clone, Copy)]
 struct AddExpSub<L: Lanes, S>(L::V, S);
@@ -89,6 +100,13 @@ impl<L: Lanes, S: Scale<L>> Reduce<L> for AddExpSub<L, S> {
     #[inline(always)]
     fn step(self, l: L, acc: L::V, x: L::V) -> L::V {
         l.add(acc, exp_below(l, self.1, x, self.0))
+    }
+    #[inline(always)]
+    fn step4(self, l: L, mut acc: L::V, x: [L::V; 4]) -> L::V {
+        for e in exp_below4(l, self.1, x, self.0) {
+            acc = l.add(acc, e);
+        }
+        acc
     }
 }
 
@@ -337,6 +355,14 @@ impl<L: Lanes, S: Scale<L>, A: Alongside<L>> Map<L> for ExpSubStore<'_, L, S, A>
     fn apply(&mut self, l: L, x: L::V) -> L::V {
         let e = exp_below(l, self.scale, x, self.max);
         self.acc = l.add(self.acc, e);
+        e
+    }
+    #[inline(always)]
+    fn apply4(&mut self, l: L, x: [L::V; 4]) -> [L::V; 4] {
+        let e = exp_below4(l, self.scale, x, self.max);
+        for v in e {
+            self.acc = l.add(self.acc, v);
+        }
         e
     }
     #[inline(always)]
@@ -606,6 +632,15 @@ impl<L: Lanes, S: Scale<L>, A: PerVector<L>, const COPY_X: bool> Map<L>
         let e = exp_below(l, self.scale, x, self.sub);
         self.acc = l.add(self.acc, e);
         self.along.vector(l);
+        if COPY_X { x } else { e }
+    }
+    #[inline(always)]
+    fn apply4(&mut self, l: L, x: [L::V; 4]) -> [L::V; 4] {
+        let e = exp_below4(l, self.scale, x, self.sub);
+        for v in e {
+            self.acc = l.add(self.acc, v);
+            self.along.vector(l);
+        }
         if COPY_X { x } else { e }
     }
 }
