@@ -24,6 +24,9 @@ pub(crate) trait Lanes: Copy {
     const FUSE_MAX_IN_CACHE: bool = false;
     /// The same for a row read from memory (the rows of a matrix).
     const FUSE_MAX_FROM_MEMORY: bool = false;
+    /// Whether the one-read pass over a row from memory prefetches
+    /// `row::PREFETCH_AHEAD` elements ahead (see there).
+    const PREFETCH_FROM_MEMORY: bool = false;
     type V: Copy;
     type M: Copy;
 
@@ -67,6 +70,12 @@ pub(crate) trait Lanes: Copy {
     fn reduce_sum(self, v: Self::V) -> f32;
     fn reduce_max(self, v: Self::V) -> f32;
 
+    /// A hint to bring the cache line holding `p` into L1; no effect on
+    /// any value, and harmless for any address (nothing is read). A no-op
+    /// where the level has no prefetch instruction wired up.
+    #[inline(always)]
+    fn prefetch(self, _p: *const f32) {}
+
     /// The level's own route to `exp(x)` for `x <= 0`, where it has a shorter
     /// one than the generic body (AVX-512: `vscalefps`, see
     /// `exp::exp_nonpositive_avx512`); `None` elsewhere.
@@ -88,6 +97,8 @@ impl<S: Simd> Lanes for Pulp<S> {
     // NEON (4) does not, unmeasured on hardware.
     const FUSE_MAX_IN_CACHE: bool = S::F32_LANES == 16;
     const FUSE_MAX_FROM_MEMORY: bool = S::F32_LANES == 8;
+    // Measured on AVX2 only (Zen 3).
+    const PREFETCH_FROM_MEMORY: bool = S::F32_LANES == 8;
     type V = S::f32s;
     type M = S::m32s;
 
@@ -191,6 +202,18 @@ impl<S: Simd> Lanes for Pulp<S> {
     #[inline(always)]
     fn reduce_max(self, v: Self::V) -> f32 {
         self.0.reduce_max_f32s(v)
+    }
+    /// `prefetcht0` through pulp's safe wrapper, on AVX2 (the one level
+    /// that asks for it, `PREFETCH_FROM_MEMORY`).
+    #[inline(always)]
+    fn prefetch(self, p: *const f32) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(&v3) = (&self.0 as &dyn core::any::Any).downcast_ref::<pulp::x86::V3>() {
+            use core::arch::x86_64::_MM_HINT_T0;
+            v3.sse._mm_prefetch::<_MM_HINT_T0>(p.cast());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = p;
     }
     #[inline(always)]
     fn native_exp_nonpositive(self, x: Self::V) -> Option<Self::V> {

@@ -233,6 +233,12 @@ pub(crate) trait Map<L: Lanes> {
     }
     #[inline(always)]
     fn end_block(&mut self, _l: L) {}
+    /// Elements ahead of each group of four vectors to prefetch (one
+    /// `prefetch` per 64-byte line of the group); 0 for none.
+    #[inline(always)]
+    fn prefetch_ahead(&self) -> usize {
+        0
+    }
 }
 
 /// `y = f(x)` on one block whose length is a multiple of `L::N`, four
@@ -242,7 +248,15 @@ pub(crate) trait Map<L: Lanes> {
 fn map_vectors<L: Lanes, F: Map<L>>(l: L, x: &[f32], y: &mut [f32], f: &mut F) {
     let mut xq = x.chunks_exact(4 * L::N);
     let mut yq = y.chunks_exact_mut(4 * L::N);
+    let ahead = f.prefetch_ahead();
     while let (Some(xv), Some(yv)) = (xq.next(), yq.next()) {
+        if ahead > 0 {
+            // 16 floats a line. `wrapping_add`: the address may lie past
+            // the slice (a prefetch reads nothing).
+            for line in (0..4 * L::N).step_by(16) {
+                l.prefetch(xv.as_ptr().wrapping_add(ahead + line));
+            }
+        }
         let (x01, x23) = xv.split_at(2 * L::N);
         let (x0, x1) = x01.split_at(L::N);
         let (x2, x3) = x23.split_at(L::N);
