@@ -241,6 +241,27 @@ pub(crate) trait Map<L: Lanes> {
     }
 }
 
+/// The four vectors of `q` (`4 * L::N` values).
+#[inline(always)]
+fn load4<L: Lanes>(l: L, q: &[f32]) -> [L::V; 4] {
+    let (q01, q23) = q.split_at(2 * L::N);
+    let (q0, q1) = q01.split_at(L::N);
+    let (q2, q3) = q23.split_at(L::N);
+    [l.load(q0), l.load(q1), l.load(q2), l.load(q3)]
+}
+
+/// Writes four vectors to `q` (`4 * L::N` values).
+#[inline(always)]
+fn store4<L: Lanes>(l: L, q: &mut [f32], v: [L::V; 4]) {
+    let (q01, q23) = q.split_at_mut(2 * L::N);
+    let (q0, q1) = q01.split_at_mut(L::N);
+    let (q2, q3) = q23.split_at_mut(L::N);
+    l.store(q0, v[0]);
+    l.store(q1, v[1]);
+    l.store(q2, v[2]);
+    l.store(q3, v[3]);
+}
+
 /// `y = f(x)` on one block whose length is a multiple of `L::N`, four
 /// vectors at a time (`apply4`), then one at a time. (Two iterators walked
 /// by hand: a `zip` of them was left out of line.)
@@ -257,17 +278,7 @@ fn map_vectors<L: Lanes, F: Map<L>>(l: L, x: &[f32], y: &mut [f32], f: &mut F) {
                 l.prefetch(xv.as_ptr().wrapping_add(ahead + line));
             }
         }
-        let (x01, x23) = xv.split_at(2 * L::N);
-        let (x0, x1) = x01.split_at(L::N);
-        let (x2, x3) = x23.split_at(L::N);
-        let r = f.apply4(l, [l.load(x0), l.load(x1), l.load(x2), l.load(x3)]);
-        let (y01, y23) = yv.split_at_mut(2 * L::N);
-        let (y0, y1) = y01.split_at_mut(L::N);
-        let (y2, y3) = y23.split_at_mut(L::N);
-        l.store(y0, r[0]);
-        l.store(y1, r[1]);
-        l.store(y2, r[2]);
-        l.store(y3, r[3]);
+        store4(l, yv, f.apply4(l, load4(l, xv)));
     }
     let mut xs = xq.remainder().chunks_exact(L::N);
     let mut ys = yq.into_remainder().chunks_exact_mut(L::N);
@@ -305,14 +316,8 @@ pub(crate) fn map<L: Lanes, F: Map<L>>(l: L, io: &mut InOut<'_>, f: &mut F) {
             for blk in xy.chunks_mut(b) {
                 let mut qs = blk.chunks_exact_mut(4 * L::N);
                 for q in &mut qs {
-                    let (v1, v23) = q.split_at_mut(2 * L::N);
-                    let (v0, v1) = v1.split_at_mut(L::N);
-                    let (v2, v3) = v23.split_at_mut(L::N);
-                    let r = f.apply4(l, [l.load(v0), l.load(v1), l.load(v2), l.load(v3)]);
-                    l.store(v0, r[0]);
-                    l.store(v1, r[1]);
-                    l.store(v2, r[2]);
-                    l.store(v3, r[3]);
+                    let r = f.apply4(l, load4(l, q));
+                    store4(l, q, r);
                 }
                 let mut vs = qs.into_remainder().chunks_exact_mut(L::N);
                 for v in &mut vs {
@@ -368,10 +373,7 @@ pub(crate) fn fold1_along<L: Lanes, R: Reduce<L>, A: PerVector<L>>(
     let mut acc = r.init(l);
     let mut qs = x.chunks_exact(4 * L::N);
     for q in &mut qs {
-        let (v1, v23) = q.split_at(2 * L::N);
-        let (v0, v1) = v1.split_at(L::N);
-        let (v2, v3) = v23.split_at(L::N);
-        acc = r.step4(l, acc, [l.load(v0), l.load(v1), l.load(v2), l.load(v3)]);
+        acc = r.step4(l, acc, load4(l, q));
         for _ in 0..4 {
             along.vector(l);
         }
