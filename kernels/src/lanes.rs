@@ -27,6 +27,10 @@ pub(crate) trait Lanes: Copy {
     /// Whether the one-read pass over a row from memory prefetches
     /// `row::PREFETCH_AHEAD` elements ahead (see there).
     const PREFETCH_FROM_MEMORY: bool = false;
+    /// Rows of at most this many elements are mapped from their first
+    /// element, not from their first vector-aligned one (see
+    /// `pass::map_aligned`).
+    const MAP_UNALIGNED_MAX: usize = 0;
     type V: Copy;
     type M: Copy;
 
@@ -99,6 +103,14 @@ impl<S: Simd> Lanes for Pulp<S> {
     const FUSE_MAX_FROM_MEMORY: bool = S::F32_LANES == 8;
     // Measured on AVX2 only (Zen 3).
     const PREFETCH_FROM_MEMORY: bool = S::F32_LANES == 8;
+    // A block (`pass::BLOCK_VECTORS`), on AVX2 only: pulp's AVX2 partial
+    // loads and stores take an indirect jump each. Zen 3, `y` 16 bytes off
+    // a 32-byte boundary (as from a large `Vec`), old and new kernels in one
+    // process, median of 21 (11 from memory), time new / old: rows of 128
+    // in cache softmax 0.92, log-softmax 0.93; 256: 0.95-0.98, 0.96-0.99;
+    // 512: 1.00-1.01, 0.92-1.08; 16384 x 128 from memory, one thread 0.92,
+    // 0.95, two 0.95, 1.00. With `y` aligned: 0.995, 1.01.
+    const MAP_UNALIGNED_MAX: usize = if S::F32_LANES == 8 { 64 * 8 } else { 0 };
     type V = S::f32s;
     type M = S::m32s;
 

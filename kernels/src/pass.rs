@@ -202,8 +202,14 @@ pub(crate) fn head_to_aligned<L: Lanes>(s: &[f32]) -> usize {
 
 /// `map` for element-wise functions without per-block state, from the
 /// output's first vector-aligned element (the head as one masked vector).
+/// A row of at most `L::MAP_UNALIGNED_MAX` elements starts at its first
+/// element instead: in cache, its split lines cost less than a masked head.
 #[inline(always)]
 pub(crate) fn map_aligned<L: Lanes, F: Map<L>>(l: L, mut io: InOut<'_>, f: &mut F) {
+    if io.len() <= L::MAP_UNALIGNED_MAX {
+        map(l, &mut io, f);
+        return;
+    }
     let h = head_to_aligned::<L>(io.output());
     let (mut head, mut rest) = io.split_at(h);
     map(l, &mut head, f);
