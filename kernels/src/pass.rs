@@ -268,6 +268,19 @@ fn store4<L: Lanes>(l: L, q: &mut [f32], v: [L::V; 4]) {
     l.store(q3, v[3]);
 }
 
+/// Prefetches the lines `ahead` elements past the group of four vectors
+/// `q` (one `prefetch` per 64-byte line); nothing when `ahead` is 0.
+#[inline(always)]
+fn prefetch4<L: Lanes>(l: L, q: &[f32], ahead: usize) {
+    if ahead > 0 {
+        // 16 floats a line. `wrapping_add`: the address may lie past the
+        // slice (a prefetch reads nothing).
+        for line in (0..4 * L::N).step_by(16) {
+            l.prefetch(q.as_ptr().wrapping_add(ahead + line));
+        }
+    }
+}
+
 /// `y = f(x)` on one block whose length is a multiple of `L::N`, four
 /// vectors at a time (`apply4`), then one at a time. (Two iterators walked
 /// by hand: a `zip` of them was left out of line.)
@@ -277,13 +290,7 @@ fn map_vectors<L: Lanes, F: Map<L>>(l: L, x: &[f32], y: &mut [f32], f: &mut F) {
     let mut yq = y.chunks_exact_mut(4 * L::N);
     let ahead = f.prefetch_ahead();
     while let (Some(xv), Some(yv)) = (xq.next(), yq.next()) {
-        if ahead > 0 {
-            // 16 floats a line. `wrapping_add`: the address may lie past
-            // the slice (a prefetch reads nothing).
-            for line in (0..4 * L::N).step_by(16) {
-                l.prefetch(xv.as_ptr().wrapping_add(ahead + line));
-            }
-        }
+        prefetch4(l, xv, ahead);
         store4(l, yv, f.apply4(l, load4(l, xv)));
     }
     let mut xs = xq.remainder().chunks_exact(L::N);
@@ -319,9 +326,11 @@ pub(crate) fn map<L: Lanes, F: Map<L>>(l: L, io: &mut InOut<'_>, f: &mut F) {
             }
         }
         InOut::InPlace(xy) => {
+            let ahead = f.prefetch_ahead();
             for blk in xy.chunks_mut(b) {
                 let mut qs = blk.chunks_exact_mut(4 * L::N);
                 for q in &mut qs {
+                    prefetch4(l, q, ahead);
                     let r = f.apply4(l, load4(l, q));
                     store4(l, q, r);
                 }
@@ -365,20 +374,23 @@ pub(crate) trait Reduce<L: Lanes>: Copy {
 /// copies of the step would not fit the registers (AVX2 has 16).
 #[inline(always)]
 pub(crate) fn fold1<L: Lanes, R: Reduce<L>>(l: L, x: &[f32], r: R) -> R::Acc {
-    fold1_along(l, x, r, ()).0
+    fold1_along(l, x, r, (), 0).0
 }
 
-/// `fold1`, doing `along` once per vector; returns `along` too.
+/// `fold1`, doing `along` once per vector and prefetching `ahead` elements
+/// ahead (see `Map::prefetch_ahead`); returns `along` too.
 #[inline(always)]
 pub(crate) fn fold1_along<L: Lanes, R: Reduce<L>, A: PerVector<L>>(
     l: L,
     x: &[f32],
     r: R,
     mut along: A,
+    ahead: usize,
 ) -> (R::Acc, A) {
     let mut acc = r.init(l);
     let mut qs = x.chunks_exact(4 * L::N);
     for q in &mut qs {
+        prefetch4(l, q, ahead);
         acc = r.step4(l, acc, load4(l, q));
         for _ in 0..4 {
             along.vector(l);
