@@ -110,7 +110,11 @@ impl<S: Simd> Lanes for Pulp<S> {
     // in cache softmax 0.92, log-softmax 0.93; 256: 0.95-0.98, 0.96-0.99;
     // 512: 1.00-1.01, 0.92-1.08; 16384 x 128 from memory, one thread 0.92,
     // 0.95, two 0.95, 1.00. With `y` aligned: 0.995, 1.01.
-    const MAP_UNALIGNED_MAX: usize = if S::F32_LANES == 8 { 64 * 8 } else { 0 };
+    const MAP_UNALIGNED_MAX: usize = if S::F32_LANES == 8 {
+        crate::pass::BLOCK_VECTORS * 8
+    } else {
+        0
+    };
     type V = S::f32s;
     type M = S::m32s;
 
