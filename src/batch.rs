@@ -187,6 +187,30 @@ impl Op {
     }
 }
 
+/// Runs `op` over the contiguous rows of `cols` in `io`. `Batch::contiguous`
+/// (and, out of place, `y.len() == x.len()`) leaves `Batch::check` nothing
+/// to find: temperature 1, both strides `cols`, `x` and `y` exactly `rows`
+/// rows long. So it is not run. One row of 1024 through `softmax_rows`
+/// (callgrind, AVX2, instructions a call, `softmax` 4000): 4223 -> 4094.
+pub(crate) fn run_contiguous(
+    level: Level,
+    op: Op,
+    io: InOut<'_>,
+    cols: usize,
+) -> Result<(), Error> {
+    let b = Batch::contiguous(io.len(), cols)?;
+    let y_len = match &io {
+        InOut::Split(x, y) => {
+            crate::kernels::same_len(x, y)?;
+            Some(y.len())
+        }
+        InOut::InPlace(_) => None,
+    };
+    debug_assert_eq!(b.check(io.len(), y_len, y_len.is_none()), Ok(()));
+    run(level, op, io, &b);
+    Ok(())
+}
+
 /// Runs `op` over a checked batch, in the current rayon pool.
 pub(crate) fn run(level: Level, op: Op, io: InOut<'_>, b: &Batch) {
     let (rows, cols) = (b.rows, b.cols);

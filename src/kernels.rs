@@ -109,28 +109,22 @@ impl Kernels {
     /// parallel (in the caller's rayon pool inside `ThreadPool::install`,
     /// else the global one). Each row's bits equal [`Kernels::softmax`]'s.
     pub fn softmax_rows(&self, x: &[f32], y: &mut [f32], cols: usize) -> Result<(), Error> {
-        let b = Batch::contiguous(x.len(), cols)?;
-        same_len(x, y)?;
-        self.softmax_batch(x, y, &b)
+        batch::run_contiguous(self.level, Op::Softmax, InOut::Split(x, y), cols)
     }
 
     /// [`Kernels::softmax_rows`] in place.
     pub fn softmax_rows_in_place(&self, x: &mut [f32], cols: usize) -> Result<(), Error> {
-        let b = Batch::contiguous(x.len(), cols)?;
-        self.softmax_batch_in_place(x, &b)
+        batch::run_contiguous(self.level, Op::Softmax, InOut::InPlace(x), cols)
     }
 
     /// Log-softmax of every row, like [`Kernels::softmax_rows`].
     pub fn log_softmax_rows(&self, x: &[f32], y: &mut [f32], cols: usize) -> Result<(), Error> {
-        let b = Batch::contiguous(x.len(), cols)?;
-        same_len(x, y)?;
-        self.log_softmax_batch(x, y, &b)
+        batch::run_contiguous(self.level, Op::LogSoftmax, InOut::Split(x, y), cols)
     }
 
     /// [`Kernels::log_softmax_rows`] in place.
     pub fn log_softmax_rows_in_place(&self, x: &mut [f32], cols: usize) -> Result<(), Error> {
-        let b = Batch::contiguous(x.len(), cols)?;
-        self.log_softmax_batch_in_place(x, &b)
+        batch::run_contiguous(self.level, Op::LogSoftmax, InOut::InPlace(x), cols)
     }
 
     /// `out[i]` = [`Kernels::argmax`] of row `i`; `out.len()` must be the
