@@ -143,6 +143,8 @@ impl Batch {
 /// workers costs more than it saves.
 pub(crate) const SEQUENTIAL_MAX: usize = 1 << 15;
 /// Each task gets at least this many elements (many small rows per task).
+/// The kernels take a call this large to read from memory (log-softmax's
+/// `COPY_X_MIN` in `softmax_simd_kernels`).
 pub(crate) const TASK_MIN: usize = 1 << 15;
 /// A row at least this long is split across threads (at `CHUNK`
 /// boundaries) when there are fewer rows than threads: 1.5 chunks. Measured

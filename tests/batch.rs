@@ -132,6 +132,8 @@ fn strided_rows_read_only_their_columns_and_write_only_their_columns() {
             (3, 100, 100, 128),
             (50, 33, 40, 35),
             (7, 4100, 4200, 4150),
+            // 36000 elements: log-softmax's short rows copy `x` into `y`.
+            (300, 120, 128, 130),
         ] {
             let packed = rng.logits(rows * cols, 4.0);
             // Input padding is NaN: any read of it would poison the row.
@@ -209,7 +211,13 @@ fn temperature_is_softmax_of_x_over_t_within_the_bounds() {
     let mut rng = Rng::new(23);
     for k in levels() {
         for t in [0.05f32, 0.5, 0.7, 2.0, 13.0] {
-            for (rows, cols) in [(3usize, 17usize), (4, 1000), (7, 5000), (1, 150_000)] {
+            for (rows, cols) in [
+                (3usize, 17usize),
+                (4, 1000),
+                (300, 128),
+                (7, 5000),
+                (1, 150_000),
+            ] {
                 let x = rng.logits(rows * cols, 5.0);
                 let b = Batch::new(rows, cols).temperature(t);
                 let mut y = vec![0.0; x.len()];

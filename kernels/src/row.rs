@@ -340,8 +340,9 @@ pub(crate) fn exp_row<L: Lanes>(l: L, io: InOut<'_>) {
     map_aligned(l, io, &mut Exp);
 }
 
-/// `y = exp(s(x - max))`, summed as it is stored.
-struct ExpSubStore<'a, L: Lanes, S, A> {
+/// `y = exp(s(x - max))` (with `COPY_X`, `y = x`), `exp` summed as it
+/// is stored.
+struct ExpSubStore<'a, L: Lanes, S, A, const COPY_X: bool> {
     max: L::V,
     scale: S,
     acc: L::V,
@@ -349,13 +350,15 @@ struct ExpSubStore<'a, L: Lanes, S, A> {
     along: &'a mut A,
 }
 
-impl<L: Lanes, S: Scale<L>, A: Alongside<L>> Map<L> for ExpSubStore<'_, L, S, A> {
+impl<L: Lanes, S: Scale<L>, A: Alongside<L>, const COPY_X: bool> Map<L>
+    for ExpSubStore<'_, L, S, A, COPY_X>
+{
     const FILL: f32 = f32::NEG_INFINITY;
     #[inline(always)]
     fn apply(&mut self, l: L, x: L::V) -> L::V {
         let e = exp_below(l, self.scale, x, self.max);
         self.acc = l.add(self.acc, e);
-        e
+        if COPY_X { x } else { e }
     }
     #[inline(always)]
     fn apply4(&mut self, l: L, x: [L::V; 4]) -> [L::V; 4] {
@@ -363,7 +366,7 @@ impl<L: Lanes, S: Scale<L>, A: Alongside<L>> Map<L> for ExpSubStore<'_, L, S, A>
         for v in e {
             self.acc = l.add(self.acc, v);
         }
-        e
+        if COPY_X { x } else { e }
     }
     #[inline(always)]
     fn end_block(&mut self, l: L) {
@@ -373,10 +376,11 @@ impl<L: Lanes, S: Scale<L>, A: Alongside<L>> Map<L> for ExpSubStore<'_, L, S, A>
     }
 }
 
-/// Pass 2 of a short softmax row: `y = exp((x - max) / t)`, doing `along`
-/// after every block; returns the sum of `y` in f64.
+/// Pass 2 of a short row: `y = exp((x - max) / t)` (softmax) or, with
+/// `COPY_X`, `y = x` (log-softmax out of place, see `LogSoftmaxRow::first`),
+/// doing `along` after every block; returns the sum of that `exp` in f64.
 #[inline(always)]
-fn exp_sub_store_sum_along<L: Lanes, A: Alongside<L>>(
+fn exp_sub_store_sum_along<L: Lanes, A: Alongside<L>, const COPY_X: bool>(
     l: L,
     mut io: InOut<'_>,
     max: f32,
@@ -384,7 +388,7 @@ fn exp_sub_store_sum_along<L: Lanes, A: Alongside<L>>(
     along: &mut A,
 ) -> f64 {
     with_scale!(l, inv_t, |scale| {
-        let mut f = ExpSubStore {
+        let mut f = ExpSubStore::<L, _, A, COPY_X> {
             max: l.splat(max),
             scale,
             acc: l.splat(0.0),
@@ -422,7 +426,8 @@ pub(crate) fn reciprocal(sum: f64) -> f32 {
 /// row of at least `ONE_READ_MIN` as `long_read`, `long_last`.
 pub(crate) trait RowKind {
     /// The pass that reads the whole row (softmax also stores `exp` in
-    /// `y`), doing `along` after every block; returns the sum of
+    /// `y`; log-softmax out of place, with `copy_x`, stores `x` there),
+    /// doing `along` after every block; returns the sum of
     /// `exp((x - max) / t)`.
     fn first<L: Lanes, A: Alongside<L>>(
         l: L,
@@ -430,11 +435,12 @@ pub(crate) trait RowKind {
         max: f32,
         inv_t: Option<f32>,
         along: &mut A,
+        copy_x: bool,
     ) -> f64;
     /// What the last pass needs of the sum.
     fn of_sum(sum: f64) -> f32;
-    /// The last pass, with `of_sum(sum)`.
-    fn last<L: Lanes>(l: L, io: InOut<'_>, max: f32, of_sum: f32, inv_t: Option<f32>);
+    /// The last pass, with `of_sum(sum)` and the `copy_x` `first` had.
+    fn last<L: Lanes>(l: L, io: InOut<'_>, max: f32, of_sum: f32, inv_t: Option<f32>, copy_x: bool);
     /// For a row of at least `ONE_READ_MIN`, the pass that reads `x`, with
     /// `refs_len(len)` values of `refs`, returning the row's max and sum...
     fn long_read<L: Lanes, const IN_CACHE: bool>(
@@ -458,15 +464,16 @@ impl RowKind for SoftmaxRow {
         max: f32,
         inv_t: Option<f32>,
         along: &mut A,
+        _: bool,
     ) -> f64 {
-        exp_sub_store_sum_along(l, io, max, inv_t, along)
+        exp_sub_store_sum_along::<L, A, false>(l, io, max, inv_t, along)
     }
     #[inline(always)]
     fn of_sum(sum: f64) -> f32 {
         reciprocal(sum)
     }
     #[inline(always)]
-    fn last<L: Lanes>(l: L, mut io: InOut<'_>, _: f32, of_sum: f32, _: Option<f32>) {
+    fn last<L: Lanes>(l: L, mut io: InOut<'_>, _: f32, of_sum: f32, _: Option<f32>, _: bool) {
         scale(l, io.output(), of_sum);
     }
     #[inline(always)]
@@ -507,15 +514,38 @@ impl RowKind for LogSoftmaxRow {
         max: f32,
         inv_t: Option<f32>,
         along: &mut A,
+        copy_x: bool,
     ) -> f64 {
-        exp_sub_sum_along(l, io.input(), max, inv_t, along)
+        // With `copy_x`, out of place, `y = x` as the sum is formed, and
+        // `last` works on `y` in place: the same values, so the same bits,
+        // but `y`'s lines are fetched for writing here, behind the `exp`
+        // work, instead of in the last pass (see `COPY_X_MIN`).
+        match io {
+            InOut::Split(..) if copy_x => {
+                exp_sub_store_sum_along::<L, A, true>(l, io, max, inv_t, along)
+            }
+            _ => exp_sub_sum_along(l, io.input(), max, inv_t, along),
+        }
     }
     #[inline(always)]
     fn of_sum(sum: f64) -> f32 {
         log_of_sum(sum)
     }
+    /// With `copy_x`, `y` holds `x` by then (see `first`).
     #[inline(always)]
-    fn last<L: Lanes>(l: L, io: InOut<'_>, max: f32, of_sum: f32, inv_t: Option<f32>) {
+    fn last<L: Lanes>(
+        l: L,
+        mut io: InOut<'_>,
+        max: f32,
+        of_sum: f32,
+        inv_t: Option<f32>,
+        copy_x: bool,
+    ) {
+        let io = if copy_x {
+            InOut::InPlace(io.output())
+        } else {
+            io
+        };
         sub_max_log_sum(l, io, max, of_sum, inv_t);
     }
     #[inline(always)]
@@ -545,13 +575,13 @@ impl RowKind for LogSoftmaxRow {
 
 /// One row: its max, then `K`'s passes.
 #[inline(always)]
-fn one_row<L: Lanes, K: RowKind>(l: L, mut io: InOut<'_>, inv_t: Option<f32>) {
+fn one_row<L: Lanes, K: RowKind>(l: L, mut io: InOut<'_>, inv_t: Option<f32>, copy_x: bool) {
     if io.is_empty() {
         return;
     }
     let m = softmax_max(l, io.input());
-    let sum = K::first(l, io.reborrow(), m, inv_t, &mut ());
-    K::last(l, io, m, K::of_sum(sum), inv_t);
+    let sum = K::first(l, io.reborrow(), m, inv_t, &mut (), copy_x);
+    K::last(l, io, m, K::of_sum(sum), inv_t, copy_x);
 }
 
 /// `y = softmax(x / t)`, with `inv_t = 1 / t` (`None` for `t = 1`).
@@ -567,20 +597,22 @@ fn one_row<L: Lanes, K: RowKind>(l: L, mut io: InOut<'_>, inv_t: Option<f32>) {
 #[inline(always)]
 pub(crate) fn softmax<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]) {
     assert!(refs.len() >= refs_len(io.len()), "softmax: refs too short");
-    whole_row::<L, SoftmaxRow, true>(l, io, inv_t, refs);
+    whole_row::<L, SoftmaxRow, true>(l, io, inv_t, refs, false);
 }
 
-/// One row of `K`: three passes below `ONE_READ_MIN`, else its read pass
-/// (`IN_CACHE` as `one_read` takes it) and its last pass.
+/// One row of `K`: three passes below `ONE_READ_MIN` (`copy_x` as
+/// `RowKind::first` takes it), else its read pass (`IN_CACHE` as `one_read`
+/// takes it) and its last pass.
 #[inline(always)]
 fn whole_row<L: Lanes, K: RowKind, const IN_CACHE: bool>(
     l: L,
     mut io: InOut<'_>,
     inv_t: Option<f32>,
     refs: &mut [f32],
+    copy_x: bool,
 ) {
     if io.len() < ONE_READ_MIN {
-        one_row::<L, K>(l, io, inv_t);
+        one_row::<L, K>(l, io, inv_t, copy_x);
         return;
     }
     let total = K::long_read::<L, IN_CACHE>(l, io.reborrow(), inv_t, refs);
@@ -966,7 +998,7 @@ pub(crate) fn softmax_scale<L: Lanes>(
 /// `fuse_next_max`), then once more to write `y`.
 #[inline(always)]
 pub(crate) fn log_softmax<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>) {
-    whole_row::<L, LogSoftmaxRow, true>(l, io, inv_t, &mut []);
+    whole_row::<L, LogSoftmaxRow, true>(l, io, inv_t, &mut [], false);
 }
 
 /// Rows at least this long read `x` once for its max, `exp` and sum, a
@@ -1186,6 +1218,23 @@ pub const fn rows_refs_len(cols: usize) -> usize {
 /// `32768 / cols * (cols / 1024 + 1) <= 32 + 8`.
 const GROUP_REFS: usize = GROUP_ELEMENTS / SEGMENT + GROUP_ELEMENTS / ONE_READ_MIN;
 
+/// Out of place, log-softmax's rows shorter than `ONE_READ_MIN` store `x`
+/// into `y` in their `exp` pass and make their last pass on `y` in place
+/// (`RowKind::first`) when the call has at least this many elements, as
+/// the long rows always do (`max_exp_sum`). The same bits either way. The
+/// size stands for where the matrix is: a call this large is taken to read
+/// from memory (a large matrix's rayon tasks are at least this large, see
+/// the crate's `batch::TASK_MIN`), where fetching `y` behind the `exp` work
+/// gains; a smaller one is taken to be in cache, where the extra store
+/// costs. AVX2 (Zen 3), old and new kernels in one process, rounds in turn,
+/// median of 11-15, log-softmax time new / old, two runs: from memory,
+/// 16384 x 128 one thread 0.97, 0.90, two 0.88, 0.99; 4096 x 512 0.93,
+/// 0.93 and 0.87, 0.83; 2048 x 2048 0.95, 0.93 and 1.00, 0.94; 8192 x 1000
+/// 0.93, 0.94. Copying at every size, in cache (one thread, median of 21):
+/// 64 x 128 1.10-1.12, 16 x 512 1.16-1.18, 1 x 4000 1.07; below this size
+/// (the old code) 0.98-1.03.
+const COPY_X_MIN: usize = 1 << 15;
+
 /// `K` on every row, at temperature `1 / inv_t`: the same bits as the
 /// one-row functions. Rows of at most one block are software-pipelined:
 /// row `i + 1`'s max is taken during row `i`'s first pass (see `NextMax`),
@@ -1204,6 +1253,7 @@ fn rows<L: Lanes, K: RowKind>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>, refs
         return;
     }
     let cols = rows.cols();
+    let copy_x = rows.rows() * cols >= COPY_X_MIN;
     if grouped(cols) {
         // Groups of rows: every row's read pass, then every row's last pass
         // (the rows' y still in L2), the segment maxima on the stack.
@@ -1223,7 +1273,7 @@ fn rows<L: Lanes, K: RowKind>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>, refs
     }
     if cols > block_len::<L>() {
         for i in 0..rows.rows() {
-            whole_row::<L, K, false>(l, rows.row(i), inv_t, refs);
+            whole_row::<L, K, false>(l, rows.row(i), inv_t, refs, copy_x);
         }
         return;
     }
@@ -1235,20 +1285,20 @@ fn rows<L: Lanes, K: RowKind>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>, refs
         let (sum, next_max) = match next {
             Some(next) => {
                 let mut along = NextMax::new(l, next);
-                let sum = K::first(l, io, max, inv_t, &mut along);
+                let sum = K::first(l, io, max, inv_t, &mut along, copy_x);
                 (sum, along.finish(l))
             }
             // The last row: no max to take, none read after the loop.
-            None => (K::first(l, io, max, inv_t, &mut ()), f32::NAN),
+            None => (K::first(l, io, max, inv_t, &mut (), copy_x), f32::NAN),
         };
         if let Some((j, m, v)) = pending {
-            K::last(l, rows.row(j), m, v, inv_t);
+            K::last(l, rows.row(j), m, v, inv_t, copy_x);
         }
         pending = Some((i, max, K::of_sum(sum)));
         max = next_max;
     }
     if let Some((j, m, v)) = pending {
-        K::last(l, rows.row(j), m, v, inv_t);
+        K::last(l, rows.row(j), m, v, inv_t, copy_x);
     }
 }
 
