@@ -132,76 +132,79 @@ fn strided_rows_read_only_their_columns_and_write_only_their_columns() {
             (3, 100, 100, 128),
             (50, 33, 40, 35),
             (7, 4100, 4200, 4150),
-            // 36000 elements: log-softmax's short rows copy `x` into `y`.
+            // 36000 elements in one task (the one-thread pool below):
+            // log-softmax's short rows copy `x` into `y` (`COPY_X_MIN`).
             (300, 120, 128, 130),
         ] {
-            let packed = rng.logits(rows * cols, 4.0);
-            // Input padding is NaN: any read of it would poison the row.
-            let mut x = vec![f32::NAN; (rows - 1) * xs + cols];
-            for r in 0..rows {
-                x[r * xs..r * xs + cols].copy_from_slice(&packed[r * cols..(r + 1) * cols]);
-            }
-            let mut want = vec![0.0; rows * cols];
-            k.softmax_rows(&packed, &mut want, cols).unwrap();
+            pool(1).install(|| {
+                let packed = rng.logits(rows * cols, 4.0);
+                // Input padding is NaN: any read of it would poison the row.
+                let mut x = vec![f32::NAN; (rows - 1) * xs + cols];
+                for r in 0..rows {
+                    x[r * xs..r * xs + cols].copy_from_slice(&packed[r * cols..(r + 1) * cols]);
+                }
+                let mut want = vec![0.0; rows * cols];
+                k.softmax_rows(&packed, &mut want, cols).unwrap();
 
-            let b = Batch::new(rows, cols).strides(xs, ys);
-            let mut y = vec![-7.0f32; (rows - 1) * ys + cols + 3];
-            k.softmax_batch(&x, &mut y, &b).unwrap();
-            for r in 0..rows {
-                assert_eq!(
-                    bits(&y[r * ys..r * ys + cols]),
-                    bits(&want[r * cols..(r + 1) * cols])
-                );
-                let pad_end = ((r + 1) * ys).min(y.len());
-                assert!(
-                    y[r * ys + cols..pad_end].iter().all(|&v| v == -7.0),
-                    "padding written"
-                );
-            }
-            assert!(y[(rows - 1) * ys + cols..].iter().all(|&v| v == -7.0));
+                let b = Batch::new(rows, cols).strides(xs, ys);
+                let mut y = vec![-7.0f32; (rows - 1) * ys + cols + 3];
+                k.softmax_batch(&x, &mut y, &b).unwrap();
+                for r in 0..rows {
+                    assert_eq!(
+                        bits(&y[r * ys..r * ys + cols]),
+                        bits(&want[r * cols..(r + 1) * cols])
+                    );
+                    let pad_end = ((r + 1) * ys).min(y.len());
+                    assert!(
+                        y[r * ys + cols..pad_end].iter().all(|&v| v == -7.0),
+                        "padding written"
+                    );
+                }
+                assert!(y[(rows - 1) * ys + cols..].iter().all(|&v| v == -7.0));
 
-            // In place, one stride.
-            let b = Batch::new(rows, cols).strides(xs, xs);
-            let mut z = x.clone();
-            k.softmax_batch_in_place(&mut z, &b).unwrap();
-            for r in 0..rows {
-                assert_eq!(
-                    bits(&z[r * xs..r * xs + cols]),
-                    bits(&want[r * cols..(r + 1) * cols])
-                );
-                assert!(
-                    z[r * xs + cols..((r + 1) * xs).min(z.len())]
-                        .iter()
-                        .all(|v| v.is_nan())
-                );
-            }
+                // In place, one stride.
+                let b = Batch::new(rows, cols).strides(xs, xs);
+                let mut z = x.clone();
+                k.softmax_batch_in_place(&mut z, &b).unwrap();
+                for r in 0..rows {
+                    assert_eq!(
+                        bits(&z[r * xs..r * xs + cols]),
+                        bits(&want[r * cols..(r + 1) * cols])
+                    );
+                    assert!(
+                        z[r * xs + cols..((r + 1) * xs).min(z.len())]
+                            .iter()
+                            .all(|v| v.is_nan())
+                    );
+                }
 
-            // Log-softmax, out of place and in place.
-            let mut want = vec![0.0; rows * cols];
-            k.log_softmax_rows(&packed, &mut want, cols).unwrap();
-            let strided = Batch::new(rows, cols).strides(xs, ys);
-            let mut y = vec![-7.0f32; (rows - 1) * ys + cols + 3];
-            k.log_softmax_batch(&x, &mut y, &strided).unwrap();
-            let mut z = x.clone();
-            k.log_softmax_batch_in_place(&mut z, &b).unwrap();
-            for r in 0..rows {
-                let want = bits(&want[r * cols..(r + 1) * cols]);
-                assert_eq!(bits(&y[r * ys..r * ys + cols]), want);
-                assert_eq!(bits(&z[r * xs..r * xs + cols]), want);
-                let pad_end = ((r + 1) * ys).min(y.len());
-                assert!(y[r * ys + cols..pad_end].iter().all(|&v| v == -7.0));
-                assert!(
-                    z[r * xs + cols..((r + 1) * xs).min(z.len())]
-                        .iter()
-                        .all(|v| v.is_nan())
-                );
-            }
+                // Log-softmax, out of place and in place.
+                let mut want = vec![0.0; rows * cols];
+                k.log_softmax_rows(&packed, &mut want, cols).unwrap();
+                let strided = Batch::new(rows, cols).strides(xs, ys);
+                let mut y = vec![-7.0f32; (rows - 1) * ys + cols + 3];
+                k.log_softmax_batch(&x, &mut y, &strided).unwrap();
+                let mut z = x.clone();
+                k.log_softmax_batch_in_place(&mut z, &b).unwrap();
+                for r in 0..rows {
+                    let want = bits(&want[r * cols..(r + 1) * cols]);
+                    assert_eq!(bits(&y[r * ys..r * ys + cols]), want);
+                    assert_eq!(bits(&z[r * xs..r * xs + cols]), want);
+                    let pad_end = ((r + 1) * ys).min(y.len());
+                    assert!(y[r * ys + cols..pad_end].iter().all(|&v| v == -7.0));
+                    assert!(
+                        z[r * xs + cols..((r + 1) * xs).min(z.len())]
+                            .iter()
+                            .all(|v| v.is_nan())
+                    );
+                }
 
-            let mut am = vec![0usize; rows];
-            k.argmax_batch(&x, &b, &mut am).unwrap();
-            for (r, &a) in am.iter().enumerate() {
-                assert_eq!(Some(a), k.argmax(&packed[r * cols..(r + 1) * cols]));
-            }
+                let mut am = vec![0usize; rows];
+                k.argmax_batch(&x, &b, &mut am).unwrap();
+                for (r, &a) in am.iter().enumerate() {
+                    assert_eq!(Some(a), k.argmax(&packed[r * cols..(r + 1) * cols]));
+                }
+            });
         }
     }
 }
@@ -214,7 +217,9 @@ fn temperature_is_softmax_of_x_over_t_within_the_bounds() {
             for (rows, cols) in [
                 (3usize, 17usize),
                 (4, 1000),
-                (300, 128),
+                // Two tasks of 2^15 on the two-thread pool: log-softmax's
+                // short rows copy `x` into `y` (`COPY_X_MIN`).
+                (2048, 128),
                 (7, 5000),
                 (1, 150_000),
             ] {
