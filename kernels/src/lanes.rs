@@ -80,6 +80,20 @@ pub(crate) trait Lanes: Copy {
     #[inline(always)]
     fn prefetch(self, _p: *const f32) {}
 
+    /// `store`, but past the caches (a non-temporal store) where the level
+    /// has one and `s` starts at a multiple of the vector's size; the same
+    /// value lands either way. Only `stream_fence` orders these stores
+    /// with later ones. Every level but Avx2 and Avx512 stores plainly.
+    #[inline(always)]
+    fn store_stream(self, s: &mut [f32], v: Self::V) {
+        self.store(s, v);
+    }
+    /// Makes this thread's `store_stream` stores visible before any store
+    /// after it (`sfence`): a pass that streams ends with it, so whoever
+    /// synchronises with the caller afterwards sees the values.
+    #[inline(always)]
+    fn stream_fence(self) {}
+
     /// The level's own route to `exp(x)` for `x <= 0`, where it has a shorter
     /// one than the generic body (AVX-512: `vscalefps`, see
     /// `exp::exp_nonpositive_avx512`); `None` elsewhere.
@@ -218,6 +232,48 @@ impl<S: Simd> Lanes for Pulp<S> {
     #[inline(always)]
     fn reduce_max(self, v: Self::V) -> f32 {
         self.0.reduce_max_f32s(v)
+    }
+    /// `vmovntps` on Avx2 and Avx512, where `s` is aligned for it.
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn store_stream(self, s: &mut [f32], v: Self::V) {
+        let s = &mut s[..Self::N];
+        #[cfg(target_arch = "x86_64")]
+        {
+            let any = &self.0 as &dyn core::any::Any;
+            let aligned = (s.as_ptr() as usize).is_multiple_of(Self::N * 4);
+            if let (Some(&v3), true) = (any.downcast_ref::<pulp::x86::V3>(), aligned) {
+                // SAFETY: the `V3` token proves AVX is present; `s` is a
+                // live `&mut` of 8 f32 (32 bytes) starting on a 32-byte
+                // boundary, as `_mm256_stream_ps` requires.
+                unsafe { v3.avx._mm256_stream_ps(s.as_mut_ptr(), bytemuck::cast(v)) };
+                return;
+            }
+            if let (Some(&v4), true) = (any.downcast_ref::<pulp::x86::V4>(), aligned) {
+                // SAFETY: the `V4` token proves AVX-512F is present; `s` is
+                // a live `&mut` of 16 f32 (64 bytes) starting on a 64-byte
+                // boundary, as `_mm512_stream_ps` requires.
+                unsafe {
+                    v4.avx512f
+                        ._mm512_stream_ps(s.as_mut_ptr(), bytemuck::cast(v))
+                };
+                return;
+            }
+        }
+        self.store(s, v);
+    }
+    /// `sfence` on Avx2 and Avx512 (the levels that stream).
+    #[inline(always)]
+    fn stream_fence(self) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let any = &self.0 as &dyn core::any::Any;
+            if let Some(&v3) = any.downcast_ref::<pulp::x86::V3>() {
+                v3.sse._mm_sfence();
+            } else if let Some(&v4) = any.downcast_ref::<pulp::x86::V4>() {
+                v4.sse._mm_sfence();
+            }
+        }
     }
     /// `prefetcht0` through pulp's safe wrapper, on AVX2 (the one level
     /// that asks for it, `PREFETCH_FROM_MEMORY`).

@@ -104,6 +104,7 @@ pub struct Rows<'a> {
     cols: usize,
     x_stride: usize,
     y_stride: usize,
+    stream: bool,
 }
 
 /// Elements a buffer needs for `rows` rows of `cols` at `stride`: the last
@@ -140,7 +141,26 @@ impl<'a> Rows<'a> {
             cols,
             x_stride,
             y_stride,
+            stream: false,
         }
+    }
+
+    /// Out of place, whether long rows (at least `ONE_READ_MIN`) write
+    /// their output past the caches (non-temporal stores), on the levels
+    /// that can (Avx2, Avx512): for an output too large to stay in cache,
+    /// it then is not read before it is written. The bits do not change.
+    /// Log-softmax only for now; off by default.
+    #[inline]
+    pub fn stream_output(mut self, on: bool) -> Self {
+        self.stream = on;
+        self
+    }
+
+    /// Whether the output of long rows is streamed (`stream_output`, and
+    /// out of place).
+    #[inline(always)]
+    pub(crate) fn streams(&self) -> bool {
+        self.stream && matches!(self.io, InOut::Split(..))
     }
 
     /// Number of rows.
@@ -220,6 +240,9 @@ pub(crate) fn map_aligned<L: Lanes, F: Map<L>>(l: L, mut io: InOut<'_>, f: &mut 
 pub(crate) trait Map<L: Lanes> {
     /// What the unused lanes of the tail vector hold.
     const FILL: f32 = 0.0;
+    /// Whether `map` writes the whole vectors with `Lanes::store_stream`
+    /// out of place (and ends with `Lanes::stream_fence`).
+    const STREAM: bool = false;
     fn apply(&mut self, l: L, x: L::V) -> L::V;
     /// `apply` on four consecutive vectors, in order. The maps that take
     /// `exp` do the four step by step instead (`exp::exp_nonpositive_n`),
@@ -256,16 +279,27 @@ fn load4<L: Lanes>(l: L, q: &[f32]) -> [L::V; 4] {
     [l.load(q0), l.load(q1), l.load(q2), l.load(q3)]
 }
 
-/// Writes four vectors to `q` (`4 * L::N` values).
+/// Writes one vector to `q`, past the caches when `stream`
+/// (`Lanes::store_stream`).
 #[inline(always)]
-fn store4<L: Lanes>(l: L, q: &mut [f32], v: [L::V; 4]) {
+fn store1<L: Lanes>(l: L, q: &mut [f32], v: L::V, stream: bool) {
+    if stream {
+        l.store_stream(q, v);
+    } else {
+        l.store(q, v);
+    }
+}
+
+/// Writes four vectors to `q` (`4 * L::N` values), as `store1`.
+#[inline(always)]
+fn store4<L: Lanes>(l: L, q: &mut [f32], v: [L::V; 4], stream: bool) {
     let (q01, q23) = q.split_at_mut(2 * L::N);
     let (q0, q1) = q01.split_at_mut(L::N);
     let (q2, q3) = q23.split_at_mut(L::N);
-    l.store(q0, v[0]);
-    l.store(q1, v[1]);
-    l.store(q2, v[2]);
-    l.store(q3, v[3]);
+    store1(l, q0, v[0], stream);
+    store1(l, q1, v[1], stream);
+    store1(l, q2, v[2], stream);
+    store1(l, q3, v[3], stream);
 }
 
 /// Prefetches the lines `ahead` elements past the group of four vectors
@@ -291,12 +325,12 @@ fn map_vectors<L: Lanes, F: Map<L>>(l: L, x: &[f32], y: &mut [f32], f: &mut F) {
     let ahead = f.prefetch_ahead();
     while let (Some(xv), Some(yv)) = (xq.next(), yq.next()) {
         prefetch4(l, xv, ahead);
-        store4(l, yv, f.apply4(l, load4(l, xv)));
+        store4(l, yv, f.apply4(l, load4(l, xv)), F::STREAM);
     }
     let mut xs = xq.remainder().chunks_exact(L::N);
     let mut ys = yq.into_remainder().chunks_exact_mut(L::N);
     while let (Some(xv), Some(yv)) = (xs.next(), ys.next()) {
-        l.store(yv, f.apply(l, l.load(xv)));
+        store1(l, yv, f.apply(l, l.load(xv)), F::STREAM);
     }
 }
 
@@ -324,6 +358,9 @@ pub(crate) fn map<L: Lanes, F: Map<L>>(l: L, io: &mut InOut<'_>, f: &mut F) {
                 }
                 f.end_block(l);
             }
+            if F::STREAM {
+                l.stream_fence();
+            }
         }
         InOut::InPlace(xy) => {
             let ahead = f.prefetch_ahead();
@@ -332,7 +369,7 @@ pub(crate) fn map<L: Lanes, F: Map<L>>(l: L, io: &mut InOut<'_>, f: &mut F) {
                 for q in &mut qs {
                     prefetch4(l, q, ahead);
                     let r = f.apply4(l, load4(l, q));
-                    store4(l, q, r);
+                    store4(l, q, r, false);
                 }
                 let mut vs = qs.into_remainder().chunks_exact_mut(L::N);
                 for v in &mut vs {
