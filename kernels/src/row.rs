@@ -1270,12 +1270,14 @@ const GROUP_REFS: usize = GROUP_ELEMENTS / SEGMENT + GROUP_ELEMENTS / ONE_READ_M
 /// Out of place, log-softmax's rows shorter than `ONE_READ_MIN` store `x`
 /// into `y` in their `exp` pass and make their last pass on `y` in place
 /// (`RowKind::first`) when the call has at least this many elements, as
-/// the long rows always do (`max_exp_sum`). The same bits either way. The
-/// size stands for where the matrix is: a call this large is taken to read
-/// from memory (a large matrix's rayon tasks are at least this large, see
-/// the crate's `batch::TASK_MIN`), where fetching `y` behind the `exp` work
+/// the long rows do unless they stream (`max_exp_sum`). The same bits
+/// either way. The size stands for where the matrix is: a call this large
+/// is taken to read from memory, where fetching `y` behind the `exp` work
 /// gains; a smaller one is taken to be in cache, where the extra store
-/// costs. AVX2 (Zen 3), old and new kernels in one process, rounds in turn,
+/// costs. The crate's rayon tasks (`batch::TASK_MIN`) are at least this
+/// large only while a matrix has at least 4 x threads x 2^15 elements
+/// (about four tasks a thread): on 32 threads a 16384 x 128 matrix runs in
+/// tasks of 2^14 elements, without the copy. AVX2 (Zen 3), old and new kernels in one process, rounds in turn,
 /// median of 11-15, log-softmax time new / old, two runs: from memory,
 /// 16384 x 128 one thread 0.97, 0.90, two 0.88, 0.99; 4096 x 512 0.93,
 /// 0.93 and 0.87, 0.83; 2048 x 2048 0.95, 0.93 and 1.00, 0.94; 8192 x 1000
