@@ -156,10 +156,12 @@ pub(crate) const SPLIT_MIN: usize = 3 * CHUNK / 2;
 /// From this many elements up, a batch's long rows write their output past
 /// the caches (`Rows::stream_output`; log-softmax out of place, on Avx2
 /// and Avx512): 16 MB of output, more than a core's share of any L3 this
-/// crate was measured on. A caller that reads `y` right after a smaller
-/// call finds it in cache, which streaming would give up; the gain holds
-/// below this too (AVX2, Zen 3, two threads, log-softmax time streamed /
-/// not, one run: 2048 x 2048 0.94, 1024 x 2048 0.89).
+/// crate was measured on. A caller that reads `y` right after the call
+/// then reads it from memory; at this size that still came out ahead on
+/// Zen 3 (AVX2, public API, log-softmax then `Kernels::sum` of `y`, the
+/// two in turn, median of 31, one run, time streamed / not, 2 and 1
+/// threads: rows of 4096 0.97, 0.94; 8192 0.95, 0.94; 32000 0.93, 0.92).
+/// Smaller calls, whose `y` a caller may find in cache: not measured.
 pub(crate) const STREAM_MIN: usize = 1 << 22;
 
 /// Rows per task: at least `TASK_MIN` elements, and about 4 tasks a thread.
