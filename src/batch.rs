@@ -154,8 +154,8 @@ pub(crate) const TASK_MIN: usize = 1 << 15;
 pub(crate) const SPLIT_MIN: usize = 3 * CHUNK / 2;
 
 /// From this many elements up, a batch's long rows write their output past
-/// the caches (`Rows::stream_output`; log-softmax out of place, on Avx2
-/// and Avx512): 16 MB of output, more than a core's share of any L3 this
+/// the caches (`Rows::stream_output`; softmax and log-softmax out of
+/// place, on Avx2 and Avx512): 16 MB of output, more than a core's share of any L3 this
 /// crate was measured on. A caller that reads `y` right after the call
 /// then reads it from memory; at this size that still came out ahead on
 /// Zen 3 (AVX2, public API, log-softmax then `Kernels::sum` of `y`, the

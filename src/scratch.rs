@@ -1,5 +1,6 @@
-//! The per-segment scratch long softmax rows keep between their two passes
-//! (`softmax_simd_kernels::refs_len`, `rows_refs_len`): one buffer per thread, grown to the
+//! The scratch long softmax rows keep between their two passes, segment
+//! maxima and, when they stream, `exp` values (`softmax_simd_kernels::
+//! refs_len`, `rows_refs_len`): one buffer per thread, grown to the
 //! longest row it has seen, so the kernels crate allocates nothing and a
 //! call allocates at most once per thread. Rows too short to need it skip
 //! the thread-local lookup.
@@ -22,7 +23,7 @@ pub(crate) fn softmax(level: Level, io: InOut<'_>, inv_t: Option<f32>) {
 
 /// `level.softmax_rows`, with scratch for rows of its `cols`.
 pub(crate) fn softmax_rows(level: Level, rows: Rows<'_>, inv_t: Option<f32>) {
-    match rows_refs_len(rows.cols()) {
+    match rows_refs_len(&rows) {
         0 => level.softmax_rows(rows, inv_t, &mut []),
         n => with_refs(n, |refs| level.softmax_rows(rows, inv_t, refs)),
     }

@@ -210,13 +210,23 @@ fn strided_rows_read_only_their_columns_and_write_only_their_columns() {
 }
 
 /// Batches of at least 2^22 elements (`batch::STREAM_MIN`) stream the
-/// output of log-softmax's long rows past the caches on Avx2 and Avx512
-/// (`Rows::stream_output`): the same bits as the one-row function, nothing
-/// written outside the rows, whatever the alignment of each row (`y` one
-/// float off, odd strides) and the pool. Grouped rows (4096) and rows of
-/// their own (32768).
+/// output of softmax's and log-softmax's long rows past the caches on Avx2
+/// and Avx512 (`Rows::stream_output`): the same bits as the one-row
+/// functions, nothing written outside the rows, whatever the alignment of
+/// each row (`y` one float off, odd strides) and the pool. Grouped rows
+/// (4100) and rows of their own (32768).
 #[test]
-fn large_batches_stream_log_softmax_with_the_one_row_bits() {
+fn large_batches_stream_with_the_one_row_bits() {
+    type Row = fn(&Kernels, &[f32], &mut [f32]) -> Result<(), Error>;
+    type Rows = fn(&Kernels, &[f32], &mut [f32], &Batch) -> Result<(), Error>;
+    let ops: [(&str, Row, Rows); 2] = [
+        ("softmax", Kernels::softmax, Kernels::softmax_batch),
+        (
+            "log-softmax",
+            Kernels::log_softmax,
+            Kernels::log_softmax_batch,
+        ),
+    ];
     let mut rng = Rng::new(26);
     let mut cases = vec![(1024usize, 4100usize, 4103usize, 4107usize)];
     if !emulated() {
@@ -226,30 +236,30 @@ fn large_batches_stream_log_softmax_with_the_one_row_bits() {
         for &(rows, cols, xs, ys) in &cases {
             assert!(rows * cols >= 1 << 22);
             let x = rng.logits((rows - 1) * xs + cols, 8.0);
-            let mut want = vec![0.0; rows * cols];
-            for r in 0..rows {
-                k.log_softmax(
-                    &x[r * xs..r * xs + cols],
-                    &mut want[r * cols..(r + 1) * cols],
-                )
-                .unwrap();
-            }
-            let b = Batch::new(rows, cols).strides(xs, ys);
-            for threads in [1, 2] {
-                // `y` one float past a 64-byte line, as a `Vec` may not be.
-                let mut buf = vec![-7.0f32; (rows - 1) * ys + cols + 1];
-                let y = &mut buf[1..];
-                pool(threads).install(|| k.log_softmax_batch(&x, y, &b).unwrap());
+            for (name, row, batch) in ops {
+                let mut want = vec![0.0; rows * cols];
                 for r in 0..rows {
-                    assert!(
-                        bits(&y[r * ys..r * ys + cols]) == bits(&want[r * cols..(r + 1) * cols]),
-                        "{}: {rows}x{cols} row {r}, {threads} threads",
-                        k.isa()
-                    );
-                    let pad_end = ((r + 1) * ys).min(y.len());
-                    assert!(y[r * ys + cols..pad_end].iter().all(|&v| v == -7.0));
+                    let y = &mut want[r * cols..(r + 1) * cols];
+                    row(&k, &x[r * xs..r * xs + cols], y).unwrap();
                 }
-                assert_eq!(buf[0], -7.0);
+                let b = Batch::new(rows, cols).strides(xs, ys);
+                for threads in [1, 2] {
+                    // `y` one float past a 64-byte line, as a `Vec` may not be.
+                    let mut buf = vec![-7.0f32; (rows - 1) * ys + cols + 1];
+                    let y = &mut buf[1..];
+                    pool(threads).install(|| batch(&k, &x, y, &b).unwrap());
+                    for r in 0..rows {
+                        assert!(
+                            bits(&y[r * ys..r * ys + cols])
+                                == bits(&want[r * cols..(r + 1) * cols]),
+                            "{} {name}: {rows}x{cols} row {r}, {threads} threads",
+                            k.isa()
+                        );
+                        let pad_end = ((r + 1) * ys).min(y.len());
+                        assert!(y[r * ys + cols..pad_end].iter().all(|&v| v == -7.0));
+                    }
+                    assert_eq!(buf[0], -7.0);
+                }
             }
         }
     }

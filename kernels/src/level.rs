@@ -140,7 +140,7 @@ kernels! {
     /// Log-softmax of one row, of `x * inv_t` (`None`: of `x`).
     fn log_softmax(io: InOut<'a>, inv_t: Option<f32>) -> () = row::log_softmax;
     /// Softmax of every row: one dispatch for many small rows; `refs` is
-    /// scratch of at least `rows_refs_len(cols)` values.
+    /// scratch of at least `rows_refs_len(&rows)` values.
     ///
     /// # Panics
     /// If `refs` is shorter.

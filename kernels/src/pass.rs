@@ -149,7 +149,7 @@ impl<'a> Rows<'a> {
     /// their output past the caches (non-temporal stores), on the levels
     /// that can (Avx2, Avx512): for an output too large to stay in cache,
     /// it then is not read before it is written. The bits do not change.
-    /// Log-softmax only for now; off by default.
+    /// Off by default. Softmax then needs more scratch (`rows_refs_len`).
     #[inline]
     pub fn stream_output(mut self, on: bool) -> Self {
         self.stream = on;

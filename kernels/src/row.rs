@@ -400,9 +400,11 @@ fn exp_sub_store_sum_along<L: Lanes, A: Alongside<L>, const COPY_X: bool>(
     })
 }
 
-struct MulBy<L: Lanes>(L::V);
+/// `y = x * s`, streaming `y` (`Map::STREAM`) when `STREAM`.
+struct MulBy<L: Lanes, const STREAM: bool>(L::V);
 
-impl<L: Lanes> Map<L> for MulBy<L> {
+impl<L: Lanes, const STREAM: bool> Map<L> for MulBy<L, STREAM> {
+    const STREAM: bool = STREAM;
     #[inline(always)]
     fn apply(&mut self, l: L, x: L::V) -> L::V {
         l.mul(x, self.0)
@@ -412,7 +414,7 @@ impl<L: Lanes> Map<L> for MulBy<L> {
 /// The last pass of softmax: `y *= s`.
 #[inline(always)]
 fn scale<L: Lanes>(l: L, y: &mut [f32], s: f32) {
-    map_aligned(l, InOut::InPlace(y), &mut MulBy(l.splat(s)));
+    map_aligned(l, InOut::InPlace(y), &mut MulBy::<L, false>(l.splat(s)));
 }
 
 /// The factor softmax multiplies by, from the sum of `exp(x - max)`.
@@ -444,23 +446,24 @@ pub(crate) trait RowKind {
     /// For a row of at least `ONE_READ_MIN`, the pass that reads `x`, with
     /// `refs_len(len)` values of `refs`, returning the row's max and sum...
     /// (`STREAM`: the last pass will stream `y` out of place, see
-    /// `Rows::stream_output`; only where `STREAMS`.)
+    /// `Rows::stream_output`; softmax then keeps `len` values in `exps`.)
     fn long_read<L: Lanes, const IN_CACHE: bool, const STREAM: bool>(
         l: L,
         io: InOut<'_>,
         inv_t: Option<f32>,
         refs: &mut [f32],
+        exps: &mut [f32],
     ) -> MaxSum;
-    /// ...and the last pass, with the `STREAM` `long_read` had.
+    /// ...and the last pass, with the `STREAM`, `refs` and `exps`
+    /// `long_read` had.
     fn long_last<L: Lanes, const STREAM: bool>(
         l: L,
         io: InOut<'_>,
         total: MaxSum,
         inv_t: Option<f32>,
         refs: &[f32],
+        exps: &[f32],
     );
-    /// Whether `long_last` can stream `y` (`Rows::stream_output`).
-    const STREAMS: bool;
 }
 
 /// `y = exp((x - max) / t) / sum(...)`.
@@ -486,13 +489,20 @@ impl RowKind for SoftmaxRow {
     fn last<L: Lanes>(l: L, mut io: InOut<'_>, _: f32, of_sum: f32, _: Option<f32>, _: bool) {
         scale(l, io.output(), of_sum);
     }
+    /// With `STREAM`, out of place, the `exp` values go to `exps`, not `y`
+    /// (`long_last` then scales them into `y`, streamed): the same values.
     #[inline(always)]
     fn long_read<L: Lanes, const IN_CACHE: bool, const STREAM: bool>(
         l: L,
         io: InOut<'_>,
         inv_t: Option<f32>,
         refs: &mut [f32],
+        exps: &mut [f32],
     ) -> MaxSum {
+        let io = match io {
+            InOut::Split(x, _) if STREAM => InOut::Split(x, &mut exps[..x.len()]),
+            io => io,
+        };
         // Not a closure over the chunks: it would not inline into the shim.
         let mut total = MaxSum::EMPTY;
         let mut rest = io;
@@ -507,6 +517,7 @@ impl RowKind for SoftmaxRow {
         }
         total
     }
+    /// From `exps` into `y` past the caches with `STREAM`, else on `y`.
     #[inline(always)]
     fn long_last<L: Lanes, const STREAM: bool>(
         l: L,
@@ -514,11 +525,16 @@ impl RowKind for SoftmaxRow {
         total: MaxSum,
         inv_t: Option<f32>,
         refs: &[f32],
+        exps: &[f32],
     ) {
-        softmax_scale(l, io.output(), refs, total, inv_t);
+        match io {
+            InOut::Split(_, y) if STREAM => {
+                let io = InOut::Split(&exps[..y.len()], y);
+                softmax_scale_to::<L, true>(l, io, refs, total, inv_t);
+            }
+            _ => softmax_scale(l, io.output(), refs, total, inv_t),
+        }
     }
-    /// Not yet: its last pass scales the `exp` it stored in `y`.
-    const STREAMS: bool = false;
 }
 
 /// `y = (x - max) / t - ln(sum(exp((x - max) / t)))`.
@@ -572,6 +588,7 @@ impl RowKind for LogSoftmaxRow {
         io: InOut<'_>,
         inv_t: Option<f32>,
         _: &mut [f32],
+        _: &mut [f32],
     ) -> MaxSum {
         let mut total = MaxSum::EMPTY;
         let mut rest = io;
@@ -593,6 +610,7 @@ impl RowKind for LogSoftmaxRow {
         total: MaxSum,
         inv_t: Option<f32>,
         _: &[f32],
+        _: &[f32],
     ) {
         let log_sum = log_of_sum(total.sum);
         match io {
@@ -602,7 +620,6 @@ impl RowKind for LogSoftmaxRow {
             _ => sub_max_log_sum(l, InOut::InPlace(io.output()), total.max, log_sum, inv_t),
         }
     }
-    const STREAMS: bool = true;
 }
 
 /// One row: its max, then `K`'s passes.
@@ -629,7 +646,7 @@ fn one_row<L: Lanes, K: RowKind>(l: L, mut io: InOut<'_>, inv_t: Option<f32>, co
 #[inline(always)]
 pub(crate) fn softmax<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]) {
     assert!(refs.len() >= refs_len(io.len()), "softmax: refs too short");
-    whole_row::<L, SoftmaxRow, true, false>(l, io, inv_t, refs, false);
+    whole_row::<L, SoftmaxRow, true, false>(l, io, inv_t, refs, &mut [], false);
 }
 
 /// One row of `K`: three passes below `ONE_READ_MIN` (`copy_x` as
@@ -641,14 +658,15 @@ fn whole_row<L: Lanes, K: RowKind, const IN_CACHE: bool, const STREAM: bool>(
     mut io: InOut<'_>,
     inv_t: Option<f32>,
     refs: &mut [f32],
+    exps: &mut [f32],
     copy_x: bool,
 ) {
     if io.len() < ONE_READ_MIN {
         one_row::<L, K>(l, io, inv_t, copy_x);
         return;
     }
-    let total = K::long_read::<L, IN_CACHE, STREAM>(l, io.reborrow(), inv_t, refs);
-    K::long_last::<L, STREAM>(l, io, total, inv_t, refs);
+    let total = K::long_read::<L, IN_CACHE, STREAM>(l, io.reborrow(), inv_t, refs, exps);
+    K::long_last::<L, STREAM>(l, io, total, inv_t, refs, exps);
 }
 
 /// Scratch `softmax` needs for a row of `n`: one f32 per `SEGMENT`, none
@@ -1008,19 +1026,33 @@ pub(crate) fn softmax_scale<L: Lanes>(
     total: MaxSum,
     inv_t: Option<f32>,
 ) {
+    softmax_scale_to::<L, false>(l, InOut::InPlace(y), refs, total, inv_t);
+}
+
+/// `softmax_scale` on `io`: out of place, `y` is the scaled `x`, streamed
+/// (`Map::STREAM`) when `STREAM`.
+#[inline(always)]
+fn softmax_scale_to<L: Lanes, const STREAM: bool>(
+    l: L,
+    io: InOut<'_>,
+    refs: &[f32],
+    total: MaxSum,
+    inv_t: Option<f32>,
+) {
     let inv_sum = 1.0 / total.sum;
-    let mut rest = y;
+    let mut rest = io;
     let mut refs = &refs[..rest.len().div_ceil(SEGMENT)];
     while let Some(&r) = refs.first() {
         let run = refs.iter().take_while(|&&q| q == r).count();
-        let (ys, tail) = rest.split_at_mut((run * SEGMENT).min(rest.len()));
+        let n = (run * SEGMENT).min(rest.len());
+        let (ys, tail) = rest.split_at(n);
         let d = (f64::from(r) - f64::from(total.max)) * inv_t.map_or(1.0, f64::from);
         let factor = if r == total.max {
             inv_sum
         } else {
             exp_f64_nonpositive(d) * inv_sum
         };
-        scale(l, ys, factor as f32);
+        map_aligned(l, ys, &mut MulBy::<L, STREAM>(l.splat(factor as f32)));
         rest = tail;
         refs = &refs[run..];
     }
@@ -1033,7 +1065,7 @@ pub(crate) fn softmax_scale<L: Lanes>(
 /// `fuse_next_max`), then once more to write `y`.
 #[inline(always)]
 pub(crate) fn log_softmax<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>) {
-    whole_row::<L, LogSoftmaxRow, true, false>(l, io, inv_t, &mut [], false);
+    whole_row::<L, LogSoftmaxRow, true, false>(l, io, inv_t, &mut [], &mut [], false);
 }
 
 /// Rows at least this long read `x` once for its max, `exp` and sum, a
@@ -1257,10 +1289,33 @@ const fn grouped(cols: usize) -> bool {
     ONE_READ_MIN <= cols && cols <= GROUP_ELEMENTS / 2
 }
 
-/// Scratch `softmax_rows` needs for rows of `cols`: `refs_len(cols)`, none
-/// for rows that go in groups (those keep theirs on the stack).
-pub const fn rows_refs_len(cols: usize) -> usize {
-    if grouped(cols) { 0 } else { refs_len(cols) }
+/// Scratch `softmax_rows` needs for `rows`: `refs_len(cols)`, none for
+/// rows that go in groups (those keep theirs on the stack); and when the
+/// rows stream (`Rows::streams`), room for the `exp` values of a row of at
+/// least `ONE_READ_MIN` or of a group (`RowKind::long_read`).
+pub fn rows_refs_len(rows: &Rows<'_>) -> usize {
+    let (refs, exps) = rows_scratch(rows);
+    refs + exps
+}
+
+/// `rows_refs_len`'s two parts: the segment maxima, the `exp` values.
+fn rows_scratch(rows: &Rows<'_>) -> (usize, usize) {
+    let cols = rows.cols();
+    let refs = if grouped(cols) { 0 } else { refs_len(cols) };
+    let exps = if rows.streams() { exps_len(cols) } else { 0 };
+    (refs, exps)
+}
+
+/// Values a streaming softmax keeps its `exp` values in for rows of
+/// `cols`: a group's or a row's, none below `ONE_READ_MIN`.
+const fn exps_len(cols: usize) -> usize {
+    if grouped(cols) {
+        GROUP_ELEMENTS / cols * cols
+    } else if cols < ONE_READ_MIN {
+        0
+    } else {
+        cols
+    }
 }
 
 /// Segment maxima a group keeps: `group * refs_len(cols)` is at most
@@ -1299,7 +1354,13 @@ const COPY_X_MIN: usize = 1 << 15;
 /// longer rows the max alongside was no faster or slower (4096 x 4096:
 /// 2.43 -> 2.11), so they take the plain loop, or groups (`GROUP_ELEMENTS`).
 #[inline(always)]
-fn rows<L: Lanes, K: RowKind>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>, refs: &mut [f32]) {
+fn rows<L: Lanes, K: RowKind>(
+    l: L,
+    mut rows: Rows<'_>,
+    inv_t: Option<f32>,
+    refs: &mut [f32],
+    exps: &mut [f32],
+) {
     if rows.rows() == 0 || rows.cols() == 0 {
         return;
     }
@@ -1308,10 +1369,10 @@ fn rows<L: Lanes, K: RowKind>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>, refs
     if cols > block_len::<L>() {
         // The streaming loops are separate instances: a flag tested in the
         // loops cost grouped rows 3-28% in cache (AVX2, 8 x 4096).
-        if K::STREAMS && rows.streams() {
-            long_rows::<L, K, true>(l, rows, inv_t, refs, copy_x);
+        if rows.streams() {
+            long_rows::<L, K, true>(l, rows, inv_t, refs, exps, copy_x);
         } else {
-            long_rows::<L, K, false>(l, rows, inv_t, refs, copy_x);
+            long_rows::<L, K, false>(l, rows, inv_t, refs, exps, copy_x);
         }
         return;
     }
@@ -1341,19 +1402,23 @@ fn rows<L: Lanes, K: RowKind>(l: L, mut rows: Rows<'_>, inv_t: Option<f32>, refs
 }
 
 /// `rows` for rows longer than a block, `STREAM` as `K::long_read` takes
-/// it (for rows of at least `ONE_READ_MIN`). Streaming log-softmax's `y`
-/// moves 8 bytes an element instead of 12 (no read of `y` for ownership).
-/// AVX2 (Zen 3), old and new kernels in one process, rounds in turn, median
-/// of 15, log-softmax time new / old, three runs: two threads 256 x 32000
-/// 0.94, 0.95, 0.91; 64 x 128256 0.96, 0.92, 0.96; 4096 x 4096 0.83, 0.80,
-/// 0.88; one thread 0.94, 0.86, 0.97; 0.98, 0.95, 0.98; 0.81, 0.83, 0.86.
-/// Softmax, unchanged, read 0.96-1.04 in the same runs.
+/// it (for rows of at least `ONE_READ_MIN`). Streaming `y` moves 8 bytes an
+/// element instead of 12 (no read of `y` for ownership). AVX2 (Zen 3), old
+/// and new kernels in one process, rounds in turn, median of 15, time
+/// new / old, three runs: log-softmax, two threads 256 x 32000 0.94, 0.95,
+/// 0.91; 64 x 128256 0.96, 0.92, 0.96; 4096 x 4096 0.83, 0.80, 0.88; one
+/// thread 0.94, 0.86, 0.97; 0.98, 0.95, 0.98; 0.81, 0.83, 0.86. Softmax,
+/// whose `exp` values then wait in `exps` (L2) instead of `y`: two threads
+/// 0.96, 0.90, 0.88; 0.92, 0.97, 0.99; 0.81, 0.87, 0.88; one thread (two
+/// runs) 1.03, 0.99; 1.03, 1.00; 0.96, 0.92. Not streaming, in cache
+/// (8 x 4096, 1 x 16384, 2 x 32000, median of 201, two runs): 0.98-1.02.
 #[inline(always)]
 fn long_rows<L: Lanes, K: RowKind, const STREAM: bool>(
     l: L,
     mut rows: Rows<'_>,
     inv_t: Option<f32>,
     refs: &mut [f32],
+    exps: &mut [f32],
     copy_x: bool,
 ) {
     let cols = rows.cols();
@@ -1366,36 +1431,44 @@ fn long_rows<L: Lanes, K: RowKind, const STREAM: bool>(
         for start in (0..rows.rows()).step_by(group) {
             let n = group.min(rows.rows() - start);
             for (j, r) in refs.chunks_mut(per_row).take(n).enumerate() {
-                totals[j] = K::long_read::<L, false, STREAM>(l, rows.row(start + j), inv_t, r);
+                let e = row_exps(exps, j, cols);
+                totals[j] = K::long_read::<L, false, STREAM>(l, rows.row(start + j), inv_t, r, e);
             }
             for (j, r) in refs.chunks(per_row).take(n).enumerate() {
-                K::long_last::<L, STREAM>(l, rows.row(start + j), totals[j], inv_t, r);
+                let e = row_exps(exps, j, cols);
+                K::long_last::<L, STREAM>(l, rows.row(start + j), totals[j], inv_t, r, e);
             }
         }
         return;
     }
     for i in 0..rows.rows() {
-        whole_row::<L, K, false, STREAM>(l, rows.row(i), inv_t, refs, copy_x);
+        whole_row::<L, K, false, STREAM>(l, rows.row(i), inv_t, refs, exps, copy_x);
     }
+}
+
+/// Row `j`'s part of a group's `exps` (`exps_len`; softmax, streaming),
+/// else nothing.
+#[inline(always)]
+fn row_exps(exps: &mut [f32], j: usize, cols: usize) -> &mut [f32] {
+    exps.get_mut(j * cols..(j + 1) * cols).unwrap_or_default()
 }
 
 /// Softmax of every row.
 ///
 /// # Panics
-/// If `refs` is shorter than `rows_refs_len(cols)`.
+/// If `refs` is shorter than `rows_refs_len(&r)` (before writing anything).
 #[inline(always)]
 pub(crate) fn softmax_rows<L: Lanes>(l: L, r: Rows<'_>, inv_t: Option<f32>, refs: &mut [f32]) {
-    assert!(
-        refs.len() >= rows_refs_len(r.cols()),
-        "softmax_rows: refs too short"
-    );
-    rows::<L, SoftmaxRow>(l, r, inv_t, refs);
+    let (n, e) = rows_scratch(&r);
+    assert!(refs.len() >= n + e, "softmax_rows: refs too short");
+    let (refs, exps) = refs.split_at_mut(n);
+    rows::<L, SoftmaxRow>(l, r, inv_t, refs, exps);
 }
 
 /// Log-softmax of every row.
 #[inline(always)]
 pub(crate) fn log_softmax_rows<L: Lanes>(l: L, r: Rows<'_>, inv_t: Option<f32>) {
-    rows::<L, LogSoftmaxRow>(l, r, inv_t, &mut []);
+    rows::<L, LogSoftmaxRow>(l, r, inv_t, &mut [], &mut []);
 }
 
 /// `out[i] = argmax(row i)` for the `out.len()` rows of `cols` at `stride`.
