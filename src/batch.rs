@@ -153,16 +153,29 @@ pub(crate) const TASK_MIN: usize = 1 << 15;
 /// vocabulary row splits.
 pub(crate) const SPLIT_MIN: usize = 3 * CHUNK / 2;
 
-/// From this many elements up, a batch's long rows write their output past
-/// the caches (`Rows::stream_output`; softmax and log-softmax out of
-/// place, on Avx2 and Avx512): 16 MB of output, more than a core's share of any L3 this
-/// crate was measured on. A caller that reads `y` right after the call
+/// From this many elements up, a log-softmax batch's long rows write their
+/// output past the caches (`Rows::stream_output`; out of place, on Avx2
+/// and Avx512; softmax from `SOFTMAX_STREAM_MIN`): 16 MB of output, more
+/// than a core's share of any L3 this crate was measured on. A caller that reads `y` right after the call
 /// then reads it from memory; at this size that still came out ahead on
 /// Zen 3 (AVX2, public API, log-softmax then `Kernels::sum` of `y`, the
 /// two in turn, median of 31, one run, time streamed / not, 2 and 1
 /// threads: rows of 4096 0.97, 0.94; 8192 0.95, 0.94; 32000 0.93, 0.92).
 /// Smaller calls, whose `y` a caller may find in cache: not measured.
 pub(crate) const STREAM_MIN: usize = 1 << 22;
+
+/// `STREAM_MIN` for softmax, whose `exp` values wait in L2 scratch between
+/// its passes when it streams (`Rows::stream_output`): 24 MB of output.
+/// Measured as above (softmax, then the read, just over the size against
+/// just under it), 2 / 1 threads, streamed / not. At 2^22 it did not pay:
+/// rows of 4096, kernel alone 1.04 / 0.85 and 1.03 / 1.06, with the read
+/// 1.06 / 0.89 and 1.06 / 1.07 (two runs). At this size, about even, with
+/// the read: 4096 1.02 / 1.01, 8192 1.02 / 1.02, 32000 1.02 / 0.97, where
+/// the control (2048, never streams) read 1.11 / 1.03 (one run). At 2^23,
+/// with the read: 4096 0.96 / 1.00 and 0.92 / 0.94; 8192 0.94 / 0.98 and
+/// 0.91 / 0.97; 32000 1.01 / 0.95 and 0.98 / 0.93 (control 0.99-1.04).
+/// So the 256 x 32000 and 64 x 128256 (just under 2^23) stream.
+pub(crate) const SOFTMAX_STREAM_MIN: usize = 6 << 20;
 
 /// Rows per task: at least `TASK_MIN` elements, and about 4 tasks a thread.
 fn rows_per_task(rows: usize, cols: usize, threads: usize) -> usize {
@@ -189,6 +202,14 @@ impl Op {
         match self {
             Op::Softmax => scratch::softmax(level, io, inv_t),
             Op::LogSoftmax => level.log_softmax(io, inv_t),
+        }
+    }
+
+    /// From how many elements a batch streams its output (`STREAM_MIN`).
+    fn stream_min(self) -> usize {
+        match self {
+            Op::Softmax => SOFTMAX_STREAM_MIN,
+            Op::LogSoftmax => STREAM_MIN,
         }
     }
 
@@ -244,7 +265,7 @@ pub(crate) fn run(level: Level, op: Op, io: InOut<'_>, b: &Batch) {
         return;
     }
     let threads = rayon::current_num_threads();
-    let stream = rows * cols >= STREAM_MIN;
+    let stream = rows * cols >= op.stream_min();
     if threads > 1 && cols >= SPLIT_MIN && rows < threads {
         let mut all = Rows::new(io, rows, cols, xs, ys);
         for i in 0..rows {
