@@ -89,7 +89,7 @@ pub(crate) trait Lanes: Copy {
         self.store(s, v);
     }
     /// Makes this thread's `store_stream` stores visible before any store
-    /// after it (`sfence`): a pass that streams ends with it, so whoever
+    /// after it (`sfence`): a call that streams ends with it, so whoever
     /// synchronises with the caller afterwards sees the values.
     #[inline(always)]
     fn stream_fence(self) {}

@@ -241,7 +241,9 @@ pub(crate) trait Map<L: Lanes> {
     /// What the unused lanes of the tail vector hold.
     const FILL: f32 = 0.0;
     /// Whether `map` writes the whole vectors with `Lanes::store_stream`
-    /// out of place (and ends with `Lanes::stream_fence`).
+    /// out of place. `map` does not fence: the call that streams ends with
+    /// one `Lanes::stream_fence` (`row::rows`), however many rows and
+    /// `map` calls it makes.
     const STREAM: bool = false;
     fn apply(&mut self, l: L, x: L::V) -> L::V;
     /// `apply` on four consecutive vectors, in order. The maps that take
@@ -357,9 +359,6 @@ pub(crate) fn map<L: Lanes, F: Map<L>>(l: L, io: &mut InOut<'_>, f: &mut F) {
                     l.store_tail(yt, f.apply(l, l.load_tail(xt, F::FILL)));
                 }
                 f.end_block(l);
-            }
-            if F::STREAM {
-                l.stream_fence();
             }
         }
         InOut::InPlace(xy) => {

@@ -1371,6 +1371,8 @@ fn rows<L: Lanes, K: RowKind>(
         // loops cost grouped rows 3-28% in cache (AVX2, 8 x 4096).
         if rows.streams() {
             long_rows::<L, K, true>(l, rows, inv_t, refs, exps, copy_x);
+            // Once for the call's streamed stores (see `Map::STREAM`).
+            l.stream_fence();
         } else {
             long_rows::<L, K, false>(l, rows, inv_t, refs, exps, copy_x);
         }
