@@ -3,7 +3,9 @@
 
 use rayon::iter::Either;
 use rayon::prelude::*;
-use softmax_simd_kernels::{CHUNK, InOut, Level, MaxSum, Rows, SEGMENT, log_of_sum, rows_len};
+use softmax_simd_kernels::{
+    CHUNK, InOut, Level, MaxSum, ONE_READ_MIN, Rows, SEGMENT, log_of_sum, rows_len,
+};
 
 use crate::Error;
 use crate::scratch;
@@ -178,8 +180,20 @@ pub(crate) const STREAM_MIN: usize = 1 << 22;
 pub(crate) const SOFTMAX_STREAM_MIN: usize = 6 << 20;
 
 /// Rows per task: at least `TASK_MIN` elements, and about 4 tasks a thread.
-fn rows_per_task(rows: usize, cols: usize, threads: usize) -> usize {
-    (TASK_MIN / cols).clamp(1, rows.div_ceil(4 * threads).max(1))
+/// Rows that stream their output (`streams`) take 4 tasks a thread whatever
+/// their length: each makes the last pass of the row before during its
+/// read pass (`Rows::stream_output`), which gains only within a task. AVX2
+/// (Zen 2), two threads, `softmax-bench`, time over the copy, tasks of one
+/// row (as `TASK_MIN` made them for 32000 and 128256 entries) against 32
+/// and 8: softmax 256 x 32000 1.13-1.16 -> 1.01-1.02, 64 x 128256
+/// 1.11-1.15 -> 1.05-1.06 (three runs each).
+fn rows_per_task(rows: usize, cols: usize, threads: usize, streams: bool) -> usize {
+    let most = rows.div_ceil(4 * threads).max(1);
+    if streams {
+        most
+    } else {
+        (TASK_MIN / cols).clamp(1, most)
+    }
 }
 
 /// Softmax or log-softmax.
@@ -278,7 +292,8 @@ pub(crate) fn run(level: Level, op: Op, io: InOut<'_>, b: &Batch) {
             inv_t,
         );
     } else {
-        let per_task = rows_per_task(rows, cols, threads);
+        let streams = stream && cols >= ONE_READ_MIN && matches!(io, InOut::Split(..));
+        let per_task = rows_per_task(rows, cols, threads, streams);
         let task = |g: usize, io: InOut<'_>| {
             let n = per_task.min(rows - g * per_task);
             let rows = Rows::new(io, n, cols, xs, ys).stream_output(stream);
@@ -367,7 +382,7 @@ pub(crate) fn argmax(level: Level, x: &[f32], b: &Batch, out: &mut [usize]) {
     if threads == 1 || rows == 1 || rows * cols <= SEQUENTIAL_MAX {
         level.argmax_rows(x, cols, xs, out);
     } else {
-        let per_task = rows_per_task(rows, cols, threads);
+        let per_task = rows_per_task(rows, cols, threads, false);
         x[..rows_len(rows, cols, xs)]
             .par_chunks(per_task * xs)
             .zip(out.par_chunks_mut(per_task))

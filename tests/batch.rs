@@ -211,11 +211,13 @@ fn strided_rows_read_only_their_columns_and_write_only_their_columns() {
 
 /// Batches of at least 2^22 elements for log-softmax (`batch::STREAM_MIN`)
 /// and 6 x 2^20 for softmax (`SOFTMAX_STREAM_MIN`) stream the output of their
-/// long rows past the caches on Avx2 and Avx512 (`Rows::stream_output`):
-/// the same bits as the one-row functions, nothing written outside the
-/// rows, whatever the alignment of each row (`y` one float off, odd
-/// strides) and the pool. Grouped rows (4100) and rows of their own
-/// (32768).
+/// long rows past the caches on Avx2 and Avx512 (`Rows::stream_output`),
+/// each row's read pass making the last pass of the row before: the same
+/// bits as the one-row functions (at a temperature, as a batch of one row
+/// on one thread), nothing written outside the rows, whatever the alignment
+/// of each row (`y` one float off, odd strides) and the pool. Rows of
+/// 4100 (a segment of 4 at the end), of 32768, and natively of 70001 at a
+/// temperature (two chunks, the second short).
 #[test]
 fn large_batches_stream_with_the_one_row_bits() {
     type Row = fn(&Kernels, &[f32], &mut [f32]) -> Result<(), Error>;
@@ -231,22 +233,31 @@ fn large_batches_stream_with_the_one_row_bits() {
         ),
     ];
     let mut rng = Rng::new(26);
-    // Columns and strides.
-    let mut cases = vec![(4100usize, 4103usize, 4107usize)];
+    // Columns, strides and temperature.
+    let mut cases = vec![(4100usize, 4103usize, 4107usize, 1.0f32)];
     if !emulated() {
-        cases.push((32_768, 32_768, 32_768));
+        cases.push((32_768, 32_768, 32_768, 1.0));
+        cases.push((70_001, 70_003, 70_001, 0.7));
     }
     for k in levels() {
-        for &(cols, xs, ys) in &cases {
+        for &(cols, xs, ys, t) in &cases {
             for (name, row, batch, min) in ops {
                 let rows = min.div_ceil(cols);
                 let x = rng.logits((rows - 1) * xs + cols, 8.0);
                 let mut want = vec![0.0; rows * cols];
                 for r in 0..rows {
-                    let y = &mut want[r * cols..(r + 1) * cols];
-                    row(&k, &x[r * xs..r * xs + cols], y).unwrap();
+                    let (x, y) = (
+                        &x[r * xs..r * xs + cols],
+                        &mut want[r * cols..(r + 1) * cols],
+                    );
+                    if t == 1.0 {
+                        row(&k, x, y).unwrap();
+                    } else {
+                        let one = Batch::new(1, cols).temperature(t);
+                        pool(1).install(|| batch(&k, x, y, &one)).unwrap();
+                    }
                 }
-                let b = Batch::new(rows, cols).strides(xs, ys);
+                let b = Batch::new(rows, cols).strides(xs, ys).temperature(t);
                 for threads in [1, 2] {
                     // `y` one float past a 64-byte line, as a `Vec` may not be.
                     let mut buf = vec![-7.0f32; (rows - 1) * ys + cols + 1];
@@ -256,7 +267,7 @@ fn large_batches_stream_with_the_one_row_bits() {
                         assert!(
                             bits(&y[r * ys..r * ys + cols])
                                 == bits(&want[r * cols..(r + 1) * cols]),
-                            "{} {name}: {rows}x{cols} row {r}, {threads} threads",
+                            "{} {name}: {rows}x{cols} at t = {t}, row {r}, {threads} threads",
                             k.isa()
                         );
                         let pad_end = ((r + 1) * ys).min(y.len());

@@ -66,6 +66,15 @@ impl<'a> InOut<'a> {
         }
     }
 
+    /// The values written, as they are now (before a pass writes them).
+    #[inline(always)]
+    pub(crate) fn written(&self) -> &[f32] {
+        match self {
+            InOut::Split(_, y) => y,
+            InOut::InPlace(xy) => xy,
+        }
+    }
+
     /// The first `mid` elements and the rest.
     ///
     /// # Panics
@@ -106,6 +115,9 @@ pub struct Rows<'a> {
     y_stride: usize,
     stream: bool,
 }
+
+/// A row's input and output, out of place.
+pub(crate) type SplitRow<'a> = (&'a [f32], &'a mut [f32]);
 
 /// Elements a buffer needs for `rows` rows of `cols` at `stride`: the last
 /// row needs no padding. Saturates at `usize::MAX` (no slice is that long),
@@ -149,7 +161,9 @@ impl<'a> Rows<'a> {
     /// their output past the caches (non-temporal stores), on the levels
     /// that can (Avx2, Avx512): for an output too large to stay in cache,
     /// it then is not read before it is written. The bits do not change.
-    /// Off by default. Softmax then needs more scratch (`rows_refs_len`).
+    /// Off by default. Each such row then makes the last pass of the row
+    /// before during its read pass; softmax needs more scratch
+    /// (`rows_refs_len`).
     #[inline]
     pub fn stream_output(mut self, on: bool) -> Self {
         self.stream = on;
@@ -194,6 +208,24 @@ impl<'a> Rows<'a> {
                     has_next.then(|| &rest[..n]),
                 )
             }
+        }
+    }
+
+    /// Row `i` (`1 <= i < rows`) and, out of place, row `i - 1`'s input
+    /// and output.
+    #[inline(always)]
+    pub(crate) fn row_and_previous(&mut self, i: usize) -> (InOut<'_>, Option<SplitRow<'_>>) {
+        let (xs, ys, n) = (i * self.x_stride, i * self.y_stride, self.cols);
+        match &mut self.io {
+            InOut::Split(x, y) => {
+                let (before, this) = y.split_at_mut(ys);
+                let prev = (
+                    &x[xs - self.x_stride..][..n],
+                    &mut before[ys - self.y_stride..][..n],
+                );
+                (InOut::Split(&x[xs..xs + n], &mut this[..n]), Some(prev))
+            }
+            InOut::InPlace(xy) => (InOut::InPlace(&mut xy[xs..xs + n]), None),
         }
     }
 

@@ -446,13 +446,17 @@ pub(crate) trait RowKind {
     /// For a row of at least `ONE_READ_MIN`, the pass that reads `x`, with
     /// `refs_len(len)` values of `refs`, returning the row's max and sum...
     /// (`STREAM`: the last pass will stream `y` out of place, see
-    /// `Rows::stream_output`; softmax then keeps `len` values in `exps`.)
+    /// `Rows::stream_output`; softmax then keeps `len` values in `exps`.
+    /// With `STREAM`, `behind` is the row before, whose streamed last pass
+    /// this pass makes a segment at a time, see `streamed_rows`; softmax's
+    /// `refs` and `exps` then still hold that row's.)
     fn long_read<L: Lanes, const IN_CACHE: bool, const STREAM: bool>(
         l: L,
         io: InOut<'_>,
         inv_t: Option<f32>,
         refs: &mut [f32],
         exps: &mut [f32],
+        behind: Option<Behind<'_>>,
     ) -> MaxSum;
     /// ...and the last pass, with the `STREAM`, `refs` and `exps`
     /// `long_read` had.
@@ -491,6 +495,9 @@ impl RowKind for SoftmaxRow {
     }
     /// With `STREAM`, out of place, the `exp` values go to `exps`, not `y`
     /// (`long_last` then scales them into `y`, streamed): the same values.
+    /// With `behind` too, each segment first scales the row before's `exp`
+    /// values it is about to overwrite into that row's `y` (`ScaleTrail`),
+    /// by the factor that `refs` holds for them (`to_factors`).
     #[inline(always)]
     fn long_read<L: Lanes, const IN_CACHE: bool, const STREAM: bool>(
         l: L,
@@ -498,24 +505,19 @@ impl RowKind for SoftmaxRow {
         inv_t: Option<f32>,
         refs: &mut [f32],
         exps: &mut [f32],
+        behind: Option<Behind<'_>>,
     ) -> MaxSum {
         let io = match io {
             InOut::Split(x, _) if STREAM => InOut::Split(x, &mut exps[..x.len()]),
             io => io,
         };
-        // Not a closure over the chunks: it would not inline into the shim.
-        let mut total = MaxSum::EMPTY;
-        let mut rest = io;
-        for r in refs.chunks_mut(CHUNK / SEGMENT) {
-            if rest.is_empty() {
-                break;
+        match behind {
+            Some(b) if STREAM => {
+                to_factors(&mut refs[..b.y.len().div_ceil(SEGMENT)], b.total, inv_t);
+                softmax_read::<L, _, IN_CACHE>(l, io, inv_t, refs, &mut ScaleTrail { y: b.y })
             }
-            let n = CHUNK.min(rest.len());
-            let (piece, tail) = rest.split_at(n);
-            total = total.then(softmax_read::<L, IN_CACHE>(l, piece, inv_t, r), inv_t);
-            rest = tail;
+            _ => softmax_read::<L, _, IN_CACHE>(l, io, inv_t, refs, &mut ()),
         }
-        total
     }
     /// From `exps` into `y` past the caches with `STREAM`, else on `y`.
     #[inline(always)]
@@ -582,6 +584,8 @@ impl RowKind for LogSoftmaxRow {
         };
         sub_max_log_sum(l, io, max, of_sum, inv_t);
     }
+    /// With `behind` (and `STREAM`), each segment first writes the row
+    /// before's outputs at its positions from that row's `x` (`SubTrail`).
     #[inline(always)]
     fn long_read<L: Lanes, const IN_CACHE: bool, const STREAM: bool>(
         l: L,
@@ -589,17 +593,23 @@ impl RowKind for LogSoftmaxRow {
         inv_t: Option<f32>,
         _: &mut [f32],
         _: &mut [f32],
+        behind: Option<Behind<'_>>,
     ) -> MaxSum {
-        let mut total = MaxSum::EMPTY;
-        let mut rest = io;
-        while !rest.is_empty() {
-            let n = CHUNK.min(rest.len());
-            let (piece, tail) = rest.split_at(n);
-            let piece_total = log_softmax_read::<L, IN_CACHE, STREAM>(l, piece, inv_t);
-            total = total.then(piece_total, inv_t);
-            rest = tail;
-        }
-        total
+        with_scale!(l, inv_t, |scale| match behind {
+            Some(b) if STREAM => {
+                let mut trail = SubTrail {
+                    x: b.x,
+                    y: b.y,
+                    f: SubSub::<L, _, true> {
+                        max: l.splat(b.total.max),
+                        scale,
+                        log_sum: l.splat(log_of_sum(b.total.sum)),
+                    },
+                };
+                log_softmax_read::<L, _, _, IN_CACHE, STREAM>(l, io, inv_t, scale, &mut trail)
+            }
+            _ => log_softmax_read::<L, _, _, IN_CACHE, STREAM>(l, io, inv_t, scale, &mut ()),
+        })
     }
     /// From `x` into `y` past the caches with `STREAM`, else on `y`, which
     /// holds `x` by then (see `max_exp_sum`).
@@ -646,27 +656,26 @@ fn one_row<L: Lanes, K: RowKind>(l: L, mut io: InOut<'_>, inv_t: Option<f32>, co
 #[inline(always)]
 pub(crate) fn softmax<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, refs: &mut [f32]) {
     assert!(refs.len() >= refs_len(io.len()), "softmax: refs too short");
-    whole_row::<L, SoftmaxRow, true, false>(l, io, inv_t, refs, &mut [], false);
+    whole_row::<L, SoftmaxRow, true>(l, io, inv_t, refs, false);
 }
 
 /// One row of `K`: three passes below `ONE_READ_MIN` (`copy_x` as
 /// `RowKind::first` takes it), else its read pass (`IN_CACHE` as `one_read`
 /// takes it) and its last pass.
 #[inline(always)]
-fn whole_row<L: Lanes, K: RowKind, const IN_CACHE: bool, const STREAM: bool>(
+fn whole_row<L: Lanes, K: RowKind, const IN_CACHE: bool>(
     l: L,
     mut io: InOut<'_>,
     inv_t: Option<f32>,
     refs: &mut [f32],
-    exps: &mut [f32],
     copy_x: bool,
 ) {
     if io.len() < ONE_READ_MIN {
         one_row::<L, K>(l, io, inv_t, copy_x);
         return;
     }
-    let total = K::long_read::<L, IN_CACHE, STREAM>(l, io.reborrow(), inv_t, refs, exps);
-    K::long_last::<L, STREAM>(l, io, total, inv_t, refs, exps);
+    let total = K::long_read::<L, IN_CACHE, false>(l, io.reborrow(), inv_t, refs, &mut [], None);
+    K::long_last::<L, false>(l, io, total, inv_t, refs, &[]);
 }
 
 /// Scratch `softmax` needs for a row of `n`: one f32 per `SEGMENT`, none
@@ -790,48 +799,66 @@ pub(crate) fn softmax_piece<L: Lanes>(
     inv_t: Option<f32>,
     refs: &mut [f32],
 ) -> MaxSum {
-    softmax_read::<L, true>(l, io, inv_t, refs)
+    softmax_read::<L, _, true>(l, io, inv_t, refs, &mut ())
 }
 
-/// `softmax_piece`, `IN_CACHE` as `one_read` takes it.
+/// `softmax_piece` of a row or a piece, a `CHUNK` at a time (`refs` as
+/// `RowKind::long_read` has them), `IN_CACHE` as `one_read` takes it,
+/// `trail` before each segment (see `Trail`).
 #[inline(always)]
-fn softmax_read<L: Lanes, const IN_CACHE: bool>(
+fn softmax_read<L: Lanes, T: Trail<L>, const IN_CACHE: bool>(
     l: L,
     io: InOut<'_>,
     inv_t: Option<f32>,
     refs: &mut [f32],
+    trail: &mut T,
 ) -> MaxSum {
-    with_scale!(l, inv_t, |scale| one_read::<L, _, IN_CACHE>(
-        l,
-        io,
-        inv_t,
-        &mut StoreExp {
-            scale,
-            refs,
-            ahead: prefetch_ahead::<L>(IN_CACHE)
+    with_scale!(l, inv_t, |scale| {
+        // Not a closure over the chunks: it would not inline into the shim.
+        let mut total = MaxSum::EMPTY;
+        let mut rest = io;
+        for r in refs.chunks_mut(CHUNK / SEGMENT) {
+            if rest.is_empty() {
+                break;
+            }
+            let n = CHUNK.min(rest.len());
+            let (piece, tail) = rest.split_at(n);
+            let mut w = StoreExp {
+                scale,
+                refs: r,
+                ahead: prefetch_ahead::<L>(IN_CACHE),
+                trail: &mut *trail,
+            };
+            total = total.then(one_read::<L, _, IN_CACHE>(l, piece, inv_t, &mut w), inv_t);
+            rest = tail;
         }
-    ))
+        total
+    })
 }
 
-/// What a one-read pass does with each segment: note the max it subtracts,
-/// and per block store what it stores and return its lanes of
-/// `exp((x - sub) / t)`.
+/// What a one-read pass does with each segment: note the max it subtracts
+/// (and first run its `Trail` on the segment, `seg` as it is before the
+/// pass writes it), and per block store what it stores and return its
+/// lanes of `exp((x - sub) / t)`.
 trait SegmentWork<L: Lanes> {
-    fn segment(&mut self, s: usize, max: f32);
+    fn segment(&mut self, l: L, s: usize, max: f32, seg: &InOut<'_>);
     fn block<A: PerVector<L>>(&mut self, l: L, blk: InOut<'_>, sub: L::V, along: A) -> (L::V, A);
 }
 
-/// Softmax: `y = exp((x - sub) / t)`, the maxima into `refs`.
-struct StoreExp<'r, S> {
+/// Softmax: `y = exp((x - sub) / t)`, the maxima into `refs`, each
+/// segment's old output and old `refs` value first to `trail`.
+struct StoreExp<'r, S, T> {
     scale: S,
     refs: &'r mut [f32],
     /// `prefetch_ahead`.
     ahead: usize,
+    trail: &'r mut T,
 }
 
-impl<L: Lanes, S: Scale<L>> SegmentWork<L> for StoreExp<'_, S> {
+impl<L: Lanes, S: Scale<L>, T: Trail<L>> SegmentWork<L> for StoreExp<'_, S, T> {
     #[inline(always)]
-    fn segment(&mut self, s: usize, max: f32) {
+    fn segment(&mut self, l: L, s: usize, max: f32, seg: &InOut<'_>) {
+        self.trail.segment(l, seg.written(), self.refs[s]);
         self.refs[s] = max;
     }
     #[inline(always)]
@@ -847,16 +874,21 @@ impl<L: Lanes, S: Scale<L>> SegmentWork<L> for StoreExp<'_, S> {
 }
 
 /// Log-softmax: out of place, unless `STREAM`, `y = x` (see
-/// `max_exp_sum`); nothing else.
-struct CopyX<S, const STREAM: bool> {
+/// `max_exp_sum`); each segment first to `trail`.
+struct CopyX<'t, S, T, const STREAM: bool> {
     scale: S,
     /// `prefetch_ahead`.
     ahead: usize,
+    trail: &'t mut T,
 }
 
-impl<L: Lanes, S: Scale<L>, const STREAM: bool> SegmentWork<L> for CopyX<S, STREAM> {
+impl<L: Lanes, S: Scale<L>, T: Trail<L>, const STREAM: bool> SegmentWork<L>
+    for CopyX<'_, S, T, STREAM>
+{
     #[inline(always)]
-    fn segment(&mut self, _: usize, _: f32) {}
+    fn segment(&mut self, l: L, _: usize, _: f32, seg: &InOut<'_>) {
+        self.trail.segment(l, seg.written(), 0.0);
+    }
     #[inline(always)]
     fn block<A: PerVector<L>>(
         &mut self,
@@ -913,7 +945,7 @@ fn one_read<L: Lanes, W: SegmentWork<L>, const IN_CACHE: bool>(
                 sum: acc.raised_to(m, inv_t),
             };
         }
-        w.segment(s, acc.max);
+        w.segment(l, s, acc.max, &seg);
         s += 1;
         let sub = l.splat(below(acc.max));
         // Two copies of the block loop: one generic over the `along` of
@@ -1046,15 +1078,41 @@ fn softmax_scale_to<L: Lanes, const STREAM: bool>(
         let run = refs.iter().take_while(|&&q| q == r).count();
         let n = (run * SEGMENT).min(rest.len());
         let (ys, tail) = rest.split_at(n);
-        let d = (f64::from(r) - f64::from(total.max)) * inv_t.map_or(1.0, f64::from);
-        let factor = if r == total.max {
-            inv_sum
-        } else {
-            exp_f64_nonpositive(d) * inv_sum
-        };
-        map_aligned(l, ys, &mut MulBy::<L, STREAM>(l.splat(factor as f32)));
+        let factor = segment_factor(r, total, inv_sum, inv_t);
+        map_aligned(l, ys, &mut MulBy::<L, STREAM>(l.splat(factor)));
         rest = tail;
         refs = &refs[run..];
+    }
+}
+
+/// What softmax's last pass multiplies a segment by whose `exp` values were
+/// taken below `r`: `exp((r - total.max) / t) / total.sum`, in f64
+/// (`inv_sum = 1 / total.sum`).
+#[inline(always)]
+fn segment_factor(r: f32, total: MaxSum, inv_sum: f64, inv_t: Option<f32>) -> f32 {
+    let factor = if r == total.max {
+        inv_sum
+    } else {
+        let d = (f64::from(r) - f64::from(total.max)) * inv_t.map_or(1.0, f64::from);
+        exp_f64_nonpositive(d) * inv_sum
+    };
+    factor as f32
+}
+
+/// `refs[s] = segment_factor(refs[s], ..)`: a row's segment maxima
+/// turned into the factors of its last pass, one f64 `exp` per run of
+/// equal maxima, as `softmax_scale_to` forms them.
+#[inline(always)]
+fn to_factors(refs: &mut [f32], total: MaxSum, inv_t: Option<f32>) {
+    let inv_sum = 1.0 / total.sum;
+    let mut last: Option<(f32, f32)> = None;
+    for r in refs {
+        let factor = match last {
+            Some((q, f)) if q == *r => f,
+            _ => segment_factor(*r, total, inv_sum, inv_t),
+        };
+        last = Some((*r, factor));
+        *r = factor;
     }
 }
 
@@ -1065,7 +1123,7 @@ fn softmax_scale_to<L: Lanes, const STREAM: bool>(
 /// `fuse_next_max`), then once more to write `y`.
 #[inline(always)]
 pub(crate) fn log_softmax<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>) {
-    whole_row::<L, LogSoftmaxRow, true, false>(l, io, inv_t, &mut [], &mut [], false);
+    whole_row::<L, LogSoftmaxRow, true>(l, io, inv_t, &mut [], false);
 }
 
 /// Rows at least this long read `x` once for its max, `exp` and sum, a
@@ -1177,26 +1235,47 @@ impl MaxSum {
 /// 0.98-1.08, Portable 0.99-1.00.
 #[inline(always)]
 pub(crate) fn max_exp_sum<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>) -> MaxSum {
-    log_softmax_read::<L, true, false>(l, io, inv_t)
-}
-
-/// `max_exp_sum`, `IN_CACHE` as `one_read` takes it; with `STREAM`, `y`
-/// is not touched (the last pass then reads `x` and streams `y`).
-#[inline(always)]
-fn log_softmax_read<L: Lanes, const IN_CACHE: bool, const STREAM: bool>(
-    l: L,
-    io: InOut<'_>,
-    inv_t: Option<f32>,
-) -> MaxSum {
-    with_scale!(l, inv_t, |scale| one_read::<L, _, IN_CACHE>(
+    with_scale!(l, inv_t, |scale| log_softmax_read::<L, _, _, true, false>(
         l,
         io,
         inv_t,
-        &mut CopyX::<_, STREAM> {
+        scale,
+        &mut ()
+    ))
+}
+
+/// `max_exp_sum` of a row or a piece, a `CHUNK` at a time, at the scale
+/// `scale` (of `inv_t`), `IN_CACHE` as `one_read` takes it, `trail` before
+/// each segment (see `Trail`); with `STREAM`, `y` is not touched (the last
+/// pass then reads `x` and streams `y`).
+#[inline(always)]
+fn log_softmax_read<
+    L: Lanes,
+    S: Scale<L>,
+    T: Trail<L>,
+    const IN_CACHE: bool,
+    const STREAM: bool,
+>(
+    l: L,
+    io: InOut<'_>,
+    inv_t: Option<f32>,
+    scale: S,
+    trail: &mut T,
+) -> MaxSum {
+    let mut total = MaxSum::EMPTY;
+    let mut rest = io;
+    while !rest.is_empty() {
+        let n = CHUNK.min(rest.len());
+        let (piece, tail) = rest.split_at(n);
+        let mut w = CopyX::<_, _, STREAM> {
             scale,
             ahead: prefetch_ahead::<L>(IN_CACHE),
-        }
-    ))
+            trail: &mut *trail,
+        };
+        total = total.then(one_read::<L, _, IN_CACHE>(l, piece, inv_t, &mut w), inv_t);
+        rest = tail;
+    }
+    total
 }
 
 /// `exp_sub_sum`, doing `along` after every block.
@@ -1270,7 +1349,8 @@ fn sub_max_log_sum_to<L: Lanes, const STREAM: bool>(
     })
 }
 
-/// Rows of `ONE_READ_MIN` to half this many entries go in groups of about
+/// Rows of `ONE_READ_MIN` to half this many entries whose output does not
+/// stream (`streamed_rows` does not group) go in groups of about
 /// this many elements (128 KB of `y`, still in L2 at the end): each row's
 /// read pass, then each row's last pass. Out of cache, a pass that only
 /// touches cache between two rows' reads from memory costs far more than
@@ -1290,9 +1370,9 @@ const fn grouped(cols: usize) -> bool {
 }
 
 /// Scratch `softmax_rows` needs for `rows`: `refs_len(cols)`, none for
-/// rows that go in groups (those keep theirs on the stack); and when the
-/// rows stream (`Rows::streams`), room for the `exp` values of a row of at
-/// least `ONE_READ_MIN` or of a group (`RowKind::long_read`).
+/// rows that go in groups (those keep theirs on the stack); and when rows
+/// of at least `ONE_READ_MIN` stream (`Rows::streams`, `streamed_rows`,
+/// which does not group), room for one row's `exp` values.
 pub fn rows_refs_len(rows: &Rows<'_>) -> usize {
     let (refs, exps) = rows_scratch(rows);
     refs + exps
@@ -1301,21 +1381,14 @@ pub fn rows_refs_len(rows: &Rows<'_>) -> usize {
 /// `rows_refs_len`'s two parts: the segment maxima, the `exp` values.
 fn rows_scratch(rows: &Rows<'_>) -> (usize, usize) {
     let cols = rows.cols();
-    let refs = if grouped(cols) { 0 } else { refs_len(cols) };
-    let exps = if rows.streams() { exps_len(cols) } else { 0 };
-    (refs, exps)
-}
-
-/// Values a streaming softmax keeps its `exp` values in for rows of
-/// `cols`: a group's or a row's, none below `ONE_READ_MIN`.
-const fn exps_len(cols: usize) -> usize {
-    if grouped(cols) {
-        GROUP_ELEMENTS / cols * cols
-    } else if cols < ONE_READ_MIN {
+    let streamed = rows.streams() && cols >= ONE_READ_MIN;
+    let refs = if grouped(cols) && !streamed {
         0
     } else {
-        cols
-    }
+        refs_len(cols)
+    };
+    let exps = if streamed { cols } else { 0 };
+    (refs, exps)
 }
 
 /// Segment maxima a group keeps: `group * refs_len(cols)` is at most
@@ -1369,12 +1442,12 @@ fn rows<L: Lanes, K: RowKind>(
     if cols > block_len::<L>() {
         // The streaming loops are separate instances: a flag tested in the
         // loops cost grouped rows 3-28% in cache (AVX2, 8 x 4096).
-        if rows.streams() {
-            long_rows::<L, K, true>(l, rows, inv_t, refs, exps, copy_x);
+        if rows.streams() && cols >= ONE_READ_MIN {
+            streamed_rows::<L, K>(l, rows, inv_t, refs, exps);
             // Once for the call's streamed stores (see `Map::STREAM`).
             l.stream_fence();
         } else {
-            long_rows::<L, K, false>(l, rows, inv_t, refs, exps, copy_x);
+            long_rows::<L, K>(l, rows, inv_t, refs, copy_x);
         }
         return;
     }
@@ -1403,24 +1476,14 @@ fn rows<L: Lanes, K: RowKind>(
     }
 }
 
-/// `rows` for rows longer than a block, `STREAM` as `K::long_read` takes
-/// it (for rows of at least `ONE_READ_MIN`). Streaming `y` moves 8 bytes an
-/// element instead of 12 (no read of `y` for ownership). AVX2 (Zen 3), old
-/// and new kernels in one process, rounds in turn, median of 15, time
-/// new / old, three runs: log-softmax, two threads 256 x 32000 0.94, 0.95,
-/// 0.91; 64 x 128256 0.96, 0.92, 0.96; 4096 x 4096 0.83, 0.80, 0.88; one
-/// thread 0.94, 0.86, 0.97; 0.98, 0.95, 0.98; 0.81, 0.83, 0.86. Softmax,
-/// whose `exp` values then wait in `exps` (L2) instead of `y`: two threads
-/// 0.96, 0.90, 0.88; 0.92, 0.97, 0.99; 0.81, 0.87, 0.88; one thread (two
-/// runs) 1.03, 0.99; 1.03, 1.00; 0.96, 0.92. Not streaming, in cache
-/// (8 x 4096, 1 x 16384, 2 x 32000, median of 201, two runs): 0.98-1.02.
+/// `rows` for rows longer than a block whose output does not stream: in
+/// groups (`GROUP_ELEMENTS`) or one at a time.
 #[inline(always)]
-fn long_rows<L: Lanes, K: RowKind, const STREAM: bool>(
+fn long_rows<L: Lanes, K: RowKind>(
     l: L,
     mut rows: Rows<'_>,
     inv_t: Option<f32>,
     refs: &mut [f32],
-    exps: &mut [f32],
     copy_x: bool,
 ) {
     let cols = rows.cols();
@@ -1433,26 +1496,121 @@ fn long_rows<L: Lanes, K: RowKind, const STREAM: bool>(
         for start in (0..rows.rows()).step_by(group) {
             let n = group.min(rows.rows() - start);
             for (j, r) in refs.chunks_mut(per_row).take(n).enumerate() {
-                let e = row_exps(exps, j, cols);
-                totals[j] = K::long_read::<L, false, STREAM>(l, rows.row(start + j), inv_t, r, e);
+                let io = rows.row(start + j);
+                totals[j] = K::long_read::<L, false, false>(l, io, inv_t, r, &mut [], None);
             }
             for (j, r) in refs.chunks(per_row).take(n).enumerate() {
-                let e = row_exps(exps, j, cols);
-                K::long_last::<L, STREAM>(l, rows.row(start + j), totals[j], inv_t, r, e);
+                K::long_last::<L, false>(l, rows.row(start + j), totals[j], inv_t, r, &[]);
             }
         }
         return;
     }
     for i in 0..rows.rows() {
-        whole_row::<L, K, false, STREAM>(l, rows.row(i), inv_t, refs, exps, copy_x);
+        whole_row::<L, K, false>(l, rows.row(i), inv_t, refs, copy_x);
     }
 }
 
-/// Row `j`'s part of a group's `exps` (`exps_len`; softmax, streaming),
-/// else nothing.
+/// Rows of at least `ONE_READ_MIN` whose output streams (`Rows::streams`):
+/// `y` written past the caches, 8 bytes an element moved instead of 12 (no
+/// read of `y` for ownership; softmax's `exp` values wait in `exps`, in L2).
+/// Each row's read pass also makes the last pass of the row before, a
+/// segment at a time (`Trail`), then the last row's last pass. So the
+/// streamed stores of one row go out while the next row's `exp` work runs,
+/// instead of in a pass of their own with nothing to hide them behind; one
+/// row's scratch serves both (each segment of `exps` and `refs` is read for
+/// the row before just before the row overwrites it). The same values are
+/// stored, so the same bits. Rows are not grouped (`GROUP_ELEMENTS`): the
+/// overlap does what grouping did, keep the reads from memory back to back.
+///
+/// AVX2 on Zen 2 (2 cores, 512 KB L2, 16 MB L3), `softmax-bench --shapes
+/// 256x32000,64x128256,4096x4096 --levels avx2 --out-of-place-only`, the
+/// binaries before and after in turn, three pairs, time over the copy of
+/// the same bytes in the same run, before -> after. One thread: softmax
+/// 256 x 32000 1.20-1.27 -> 1.08-1.12, 64 x 128256 1.23-1.27 -> 1.16,
+/// 4096 x 4096 1.32 -> 1.14-1.17; log-softmax 1.17-1.22 -> 1.04-1.09,
+/// 1.18-1.22 -> 1.11, 1.22-1.23 -> 1.01-1.02. Two threads (with tasks of
+/// many rows, `batch::rows_per_task`): softmax 1.11-1.15 -> 0.99-1.02,
+/// 1.16 -> 1.03-1.05, 1.18-1.20 -> 0.96-0.98; log-softmax 1.03-1.12 ->
+/// 0.94-0.97, 1.05-1.14 -> 0.98-1.01, 1.13-1.14 -> 0.91-0.92. A C model
+/// with a buffer for each of two rows had predicted 8-12%, and 5% lost on
+/// 128256-entry rows (1 MB of scratch, over L2): hence the one buffer.
 #[inline(always)]
-fn row_exps(exps: &mut [f32], j: usize, cols: usize) -> &mut [f32] {
-    exps.get_mut(j * cols..(j + 1) * cols).unwrap_or_default()
+fn streamed_rows<L: Lanes, K: RowKind>(
+    l: L,
+    mut rows: Rows<'_>,
+    inv_t: Option<f32>,
+    refs: &mut [f32],
+    exps: &mut [f32],
+) {
+    let mut total = K::long_read::<L, false, true>(l, rows.row(0), inv_t, refs, exps, None);
+    for i in 1..rows.rows() {
+        let (io, prev) = rows.row_and_previous(i);
+        let behind = prev.map(|(x, y)| Behind { x, y, total });
+        total = K::long_read::<L, false, true>(l, io, inv_t, refs, exps, behind);
+    }
+    let last = rows.rows() - 1;
+    K::long_last::<L, true>(l, rows.row(last), total, inv_t, refs, exps);
+}
+
+/// The row before in `streamed_rows`: its input, its output (to be
+/// written) and its max and sum.
+pub(crate) struct Behind<'a> {
+    x: &'a [f32],
+    y: &'a mut [f32],
+    total: MaxSum,
+}
+
+/// The streamed last pass of the row before, made by a row's read pass one
+/// segment at a time, before each segment (`streamed_rows`): nothing
+/// (`()`), softmax's `ScaleTrail` or log-softmax's `SubTrail`.
+pub(crate) trait Trail<L: Lanes> {
+    /// Writes the row before's outputs at the positions of the segment to
+    /// come; `old` is what that segment's output holds before the row
+    /// overwrites it (softmax: the row before's `exp` values), `factor` what
+    /// `refs` holds for it (softmax: the row before's, from `to_factors`).
+    fn segment(&mut self, l: L, old: &[f32], factor: f32);
+}
+
+impl<L: Lanes> Trail<L> for () {
+    #[inline(always)]
+    fn segment(&mut self, _: L, _: &[f32], _: f32) {}
+}
+
+/// Softmax: `y = old * factor`, streamed, for the rest of the row before.
+struct ScaleTrail<'y> {
+    y: &'y mut [f32],
+}
+
+impl<L: Lanes> Trail<L> for ScaleTrail<'_> {
+    #[inline(always)]
+    fn segment(&mut self, l: L, old: &[f32], factor: f32) {
+        let (y, rest) = core::mem::take(&mut self.y).split_at_mut(old.len());
+        self.y = rest;
+        map_aligned(
+            l,
+            InOut::Split(old, y),
+            &mut MulBy::<L, true>(l.splat(factor)),
+        );
+    }
+}
+
+/// Log-softmax: `y = (x - max) / t - log_sum`, streamed, from the row
+/// before's `x`, as many values as `old` has.
+struct SubTrail<'a, L: Lanes, S> {
+    x: &'a [f32],
+    y: &'a mut [f32],
+    f: SubSub<L, S, true>,
+}
+
+impl<L: Lanes, S: Scale<L>> Trail<L> for SubTrail<'_, L, S> {
+    #[inline(always)]
+    fn segment(&mut self, l: L, old: &[f32], _: f32) {
+        let n = old.len();
+        let (x, x_rest) = self.x.split_at(n);
+        let (y, y_rest) = core::mem::take(&mut self.y).split_at_mut(n);
+        (self.x, self.y) = (x_rest, y_rest);
+        map_aligned(l, InOut::Split(x, y), &mut self.f);
+    }
 }
 
 /// Softmax of every row.
