@@ -24,6 +24,10 @@ pub(crate) trait Lanes: Copy {
     const FUSE_MAX_IN_CACHE: bool = false;
     /// The same for a row read from memory (the rows of a matrix).
     const FUSE_MAX_FROM_MEMORY: bool = false;
+    /// Whether `row::exp_below4` takes its four vectors step by step in two
+    /// pairs rather than all four together (`exp::exp_nonpositive_n`): the
+    /// same bits, fewer registers live at once (see there).
+    const EXP_IN_PAIRS: bool = false;
     /// Whether the one-read pass over a row from memory prefetches
     /// `row::PREFETCH_AHEAD` elements ahead (see there).
     const PREFETCH_FROM_MEMORY: bool = false;
@@ -117,6 +121,10 @@ impl<S: Simd> Lanes for Pulp<S> {
     const FUSE_MAX_FROM_MEMORY: bool = S::F32_LANES == 8;
     // Measured on AVX2 only (Zen 3).
     const PREFETCH_FROM_MEMORY: bool = S::F32_LANES == 8;
+    // AVX2 only: its 16 registers cannot hold four vectors' `exp` steps
+    // and the constants; measured there (Zen 2), see `row::exp_below4`.
+    // AVX-512 takes `native_exp_nonpositive` one vector at a time anyway.
+    const EXP_IN_PAIRS: bool = S::F32_LANES == 8;
     // A block (`pass::BLOCK_VECTORS`), on AVX2 only: pulp's AVX2 partial
     // loads and stores take an indirect jump each. Zen 3, `y` 16 bytes off
     // a 32-byte boundary (as from a large `Vec`), old and new kernels in one

@@ -76,14 +76,37 @@ fn exp_below<L: Lanes, S: Scale<L>>(l: L, scale: S, x: L::V, sub: L::V) -> L::V 
 }
 
 /// `exp_below` of four vectors, step by step across them
-/// (`exp_nonpositive_n`).
+/// (`exp_nonpositive_n`), or across each pair in turn where
+/// `Lanes::EXP_IN_PAIRS`: the same bits either way.
+///
+/// AVX2 spilled with four at once: the loop of a short row's `exp` pass
+/// kept three of its `x - max` vectors and the max on the stack (91
+/// instructions per four vectors, seven of them stack loads or stores; in
+/// pairs 89 and three). Zen 2, the binaries before and after in turn,
+/// `softmax-bench --shapes 16384x128,4096x4096,256x32000,64x128256,1024,32000
+/// --levels avx2 --out-of-place-only`, six pairs, one thread, after /
+/// before: rows of 4096 to 128256 0.98-1.06 (most 1.00-1.05), one row of
+/// 32000 1.00-1.07, 16384 x 128 0.97-1.05 (three readings of 0.74-0.86
+/// from runs the machine slowed left out), and one row of 1024 1.70-1.82: the binary before ran that
+/// softmax at 1.2-1.3 el/ns in every run (README, "Zen 2"), after 2.13-2.22.
+/// Two threads: within the machine's noise (0.76-1.6 in those runs). Four
+/// single vectors in turn were slower (one row of 1024 in cache, another
+/// program: 0.93-0.95 of four at once). The portable level (`wide`, two SSE
+/// registers a vector) lost 3-6% on softmax in pairs, so only AVX2 takes
+/// them.
 #[inline(always)]
 fn exp_below4<L: Lanes, S: Scale<L>>(l: L, scale: S, x: [L::V; 4], sub: L::V) -> [L::V; 4] {
     let mut d = x;
     for k in 0..4 {
         d[k] = scale.apply(l, l.sub(x[k], sub));
     }
-    exp_nonpositive_n(l, d)
+    if L::EXP_IN_PAIRS {
+        let [a, b] = exp_nonpositive_n(l, [d[0], d[1]]);
+        let [c, e] = exp_nonpositive_n(l, [d[2], d[3]]);
+        [a, b, c, e]
+    } else {
+        exp_nonpositive_n(l, d)
+    }
 }
 
 /// Sum of `exp(s(x - max))`, for `x - max <= 0`.
