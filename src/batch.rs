@@ -378,8 +378,14 @@ pub(crate) fn argmax(level: Level, x: &[f32], b: &Batch, out: &mut [usize]) {
     if rows == 0 {
         return;
     }
+    // Small work first: `current_num_threads` outside a pool starts the
+    // global one (threads and allocations) if nothing has yet.
+    if rows == 1 || rows * cols <= SEQUENTIAL_MAX {
+        level.argmax_rows(x, cols, xs, out);
+        return;
+    }
     let threads = rayon::current_num_threads();
-    if threads == 1 || rows == 1 || rows * cols <= SEQUENTIAL_MAX {
+    if threads == 1 {
         level.argmax_rows(x, cols, xs, out);
     } else {
         let per_task = rows_per_task(rows, cols, threads, false);
