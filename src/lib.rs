@@ -18,6 +18,21 @@
 //!
 //! Shapes are checked before anything is written: a call that returns an
 //! [`Error`] leaves its outputs untouched. No input value panics.
+//!
+//! # Memory
+//!
+//! The kernels allocate nothing. What a call may allocate:
+//! - Softmax of rows of at least 4096 entries keeps one f32 per 1024
+//!   entries between its two passes, and a batched softmax that streams
+//!   its output (out of place, at least `6 * 2^20` output elements) one
+//!   f32 per column as well. That scratch is one buffer per thread that
+//!   runs the call (the caller's thread or rayon's), allocated when first
+//!   needed, grown to the largest need seen and kept for the thread's life:
+//!   `n.div_ceil(1024)` floats for rows of `n`, plus `n` when they stream
+//!   (1 MiB a thread for streamed rows of 262144).
+//! - One row split across threads (at least 98304 entries, fewer rows than
+//!   threads) collects a max and a sum per 65536 entries, and softmax one
+//!   f32 per 1024 entries, for the call only.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
