@@ -380,11 +380,11 @@ pub(crate) fn argmax(level: Level, x: &[f32], b: &Batch, out: &mut [usize]) {
     }
     // Small work first: `current_num_threads` outside a pool starts the
     // global one (threads and allocations) if nothing has yet.
-    if rows == 1 || rows * cols <= SEQUENTIAL_MAX {
-        level.argmax_rows(x, cols, xs, out);
-        return;
-    }
-    let threads = rayon::current_num_threads();
+    let threads = if rows == 1 || rows * cols <= SEQUENTIAL_MAX {
+        1
+    } else {
+        rayon::current_num_threads()
+    };
     if threads == 1 {
         level.argmax_rows(x, cols, xs, out);
     } else {
