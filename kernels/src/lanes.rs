@@ -98,11 +98,13 @@ pub(crate) trait Lanes: Copy {
     #[inline(always)]
     fn stream_fence(self) {}
 
-    /// The level's own route to `exp(x)` for `x <= 0`, where it has a shorter
-    /// one than the generic body (AVX-512: `vscalefps`, see
-    /// `exp::exp_nonpositive_avx512`); `None` elsewhere.
+    /// The level's own route to `exp(x)` for `x <= 0`, on `K` vectors,
+    /// where it has a shorter one than the generic body
+    /// (`exp::exp_nonpositive_n`): AVX2 a table of `2^(k/8)`
+    /// (`exp::exp_nonpositive_avx2`), AVX-512 `vscalefps`
+    /// (`exp::exp_nonpositive_avx512`); `None` elsewhere.
     #[inline(always)]
-    fn native_exp_nonpositive(self, _x: Self::V) -> Option<Self::V> {
+    fn native_exp_nonpositive<const K: usize>(self, _x: [Self::V; K]) -> Option<[Self::V; K]> {
         None
     }
 }
@@ -296,14 +298,36 @@ impl<S: Simd> Lanes for Pulp<S> {
         let _ = p;
     }
     #[inline(always)]
-    fn native_exp_nonpositive(self, x: Self::V) -> Option<Self::V> {
-        // The token is a V4 only in the AVX-512 instantiation; elsewhere the
-        // downcast is a constant `None` and the branch folds away. `cast`
-        // cannot fail there: a V4 vector is 16 lanes, a `__m512`.
+    fn native_exp_nonpositive<const K: usize>(self, x: [Self::V; K]) -> Option<[Self::V; K]> {
+        // The token is a V3 only in the AVX2 instantiation and a V4 only in
+        // the AVX-512 one; elsewhere each downcast is a constant `None` and
+        // its branch folds away. `cast` cannot fail there: a V3 vector is 8
+        // lanes, a `__m256`; a V4 vector 16, a `__m512`.
         #[cfg(target_arch = "x86_64")]
-        if let Some(&v4) = (&self.0 as &dyn core::any::Any).downcast_ref::<pulp::x86::V4>() {
-            let r = crate::exp::exp_nonpositive_avx512(v4, bytemuck::cast(x));
-            return Some(bytemuck::cast(r));
+        {
+            let token = &self.0 as &dyn core::any::Any;
+            // Loops, not closures: a closure would not inherit the features.
+            let mut f = x;
+            if let Some(&v3) = token.downcast_ref::<pulp::x86::V3>() {
+                let mut m = [v3.avx._mm256_setzero_ps(); K];
+                for k in 0..K {
+                    m[k] = bytemuck::cast(x[k]);
+                }
+                let e = crate::exp::exp_nonpositive_avx2(v3, m);
+                for k in 0..K {
+                    f[k] = bytemuck::cast(e[k]);
+                }
+                return Some(f);
+            }
+            if let Some(&v4) = token.downcast_ref::<pulp::x86::V4>() {
+                for k in 0..K {
+                    f[k] = bytemuck::cast(crate::exp::exp_nonpositive_avx512(
+                        v4,
+                        bytemuck::cast(x[k]),
+                    ));
+                }
+                return Some(f);
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = x;

@@ -174,3 +174,96 @@ kernels! {
     /// (for a long row, in place on the `y` pass 1 copied `x` into).
     fn sub_max_log_sum(io: InOut<'a>, max: f32, log_sum: f32, inv_t: Option<f32>) -> () = row::sub_max_log_sum;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Kernel, Level};
+    use crate::exp::{DENORM_CUTOFF, exp_nonpositive};
+    use crate::lanes::Lanes;
+
+    /// `y = exp_nonpositive(x)`, `x.len()` a multiple of the lanes.
+    struct ExpNonpositive<'a>(&'a [f32], &'a mut [f32]);
+
+    impl Kernel for ExpNonpositive<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn run<L: Lanes>(self, l: L) {
+            for (x, y) in self.0.chunks_exact(L::N).zip(self.1.chunks_exact_mut(L::N)) {
+                l.store(y, exp_nonpositive(l, l.load(x)));
+            }
+        }
+    }
+
+    fn levels() -> Vec<Level> {
+        let mut v = vec![Level::Scalar, Level::Portable];
+        #[cfg(target_arch = "x86_64")]
+        v.extend(Level::avx2().into_iter().chain(Level::avx512()));
+        #[cfg(target_arch = "aarch64")]
+        v.extend(Level::neon());
+        v
+    }
+
+    /// Softmax's `exp` (`x - max <= 0`) on every level, against the f64
+    /// result for every 101st f32 (1009th emulated) from -0 down to the
+    /// cutoff, and each one near the cutoff and near 0: within
+    /// `3 + |x| / 20` ulp. The
+    /// second term is the one-step reduction's (`exp_nonpositive`: the
+    /// rounding of ln 2 to f32 costs `|x| * 2.7e-9` relative, 1/22 ulp per
+    /// unit of `|x|`); levels without FMA reduce in two steps. Exactly 1 at
+    /// 0, exactly 0 below the cutoff and at `-inf`, NaN for NaN.
+    #[test]
+    fn exp_nonpositive_is_within_its_bound() {
+        let (zero, cutoff) = ((-0.0f32).to_bits(), DENORM_CUTOFF.to_bits());
+        // Every 1009th under emulation (CI's qemu legs), which is slow.
+        let step = if std::env::var_os("SOFTMAX_SIMD_EXPECT_ISA").is_some() {
+            1009
+        } else {
+            101
+        };
+        let mut x: Vec<f32> = (zero..=cutoff).step_by(step).map(f32::from_bits).collect();
+        x.extend(
+            (zero..zero + 4096)
+                .chain(cutoff - 4096..=cutoff)
+                .map(f32::from_bits),
+        );
+        let below = [
+            f32::NEG_INFINITY,
+            -1e30,
+            -104.0,
+            -88.0,
+            f32::from_bits(cutoff + 1),
+        ];
+        let special = [0.0, -0.0, f32::NAN];
+        x.extend(below.iter().chain(&special));
+        x.resize(x.len().next_multiple_of(64), -1.0);
+        for level in levels() {
+            let mut y = vec![0.0; x.len()];
+            level.run(ExpNonpositive(&x, &mut y));
+            // The largest error over its bound, with its error and x.
+            let mut worst = (f64::NEG_INFINITY, 0.0f64, 0.0f32);
+            for (&xi, &yi) in x.iter().zip(&y) {
+                if xi.is_nan() {
+                    assert!(yi.is_nan(), "{level:?}: exp({xi}) = {yi}");
+                } else if xi < DENORM_CUTOFF {
+                    assert_eq!(yi.to_bits(), 0, "{level:?}: exp({xi:e}) = {yi:e}");
+                } else {
+                    let r = f64::from(xi).exp();
+                    let ulp = 2f64.powi(r.log2().floor() as i32 - 23);
+                    let err = (f64::from(yi) - r).abs() / ulp;
+                    let over = err - (3.0 + f64::from(xi).abs() / 20.0);
+                    if over > worst.0 {
+                        worst = (over, err, xi);
+                    }
+                }
+            }
+            let (_, err, at) = worst;
+            assert!(worst.0 <= 0.0, "{level:?}: {err:.2} ulp at x = {at:e}");
+        }
+        let mut y = [0.0f32; 64];
+        let one = [0.0f32; 64];
+        for level in levels() {
+            level.run(ExpNonpositive(&one, &mut y));
+            assert!(y.iter().all(|&v| v == 1.0), "{level:?}: exp(0) = {y:?}");
+        }
+    }
+}
