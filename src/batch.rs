@@ -4,7 +4,7 @@
 use rayon::iter::Either;
 use rayon::prelude::*;
 use softmax_simd_kernels::{
-    CHUNK, InOut, Level, MaxSum, ONE_READ_MIN, Rows, SEGMENT, log_of_sum, rows_len,
+    CHUNK, InOut, Level, MaxSum, Rows, SEGMENT, log_of_sum, output_streams, rows_len,
 };
 
 use crate::Error;
@@ -292,7 +292,7 @@ pub(crate) fn run(level: Level, op: Op, io: InOut<'_>, b: &Batch) {
             inv_t,
         );
     } else {
-        let streams = stream && cols >= ONE_READ_MIN && matches!(io, InOut::Split(..));
+        let streams = output_streams(stream, &io, cols);
         let per_task = rows_per_task(rows, cols, threads, streams);
         let task = |g: usize, io: InOut<'_>| {
             let n = per_task.min(rows - g * per_task);

@@ -24,5 +24,5 @@ mod pass;
 mod row;
 
 pub use level::Level;
-pub use pass::{InOut, Rows, rows_len};
+pub use pass::{InOut, Rows, output_streams, rows_len};
 pub use row::{CHUNK, MaxSum, ONE_READ_MIN, SEGMENT, log_of_sum, refs_len, rows_refs_len};

@@ -2,6 +2,7 @@
 //! results go (`InOut`).
 
 use crate::lanes::Lanes;
+use crate::row::ONE_READ_MIN;
 
 /// Vectors per block. Sums are formed per block in f32 lanes and added up in
 /// f64 across blocks, so no f32 accumulator ever adds more than
@@ -119,6 +120,15 @@ pub struct Rows<'a> {
 /// A row's input and output, out of place.
 pub(crate) type SplitRow<'a> = (&'a [f32], &'a mut [f32]);
 
+/// Whether rows of `cols` write their output past the caches: when asked
+/// (`Rows::stream_output`), out of place, and only rows of at least
+/// `ONE_READ_MIN` (a shorter row's passes stay in cache). The one place
+/// this rule is written: the kernels and the batch driver both ask it.
+#[inline]
+pub fn output_streams(asked: bool, io: &InOut<'_>, cols: usize) -> bool {
+    asked && matches!(io, InOut::Split(..)) && cols >= ONE_READ_MIN
+}
+
 /// Elements a buffer needs for `rows` rows of `cols` at `stride`: the last
 /// row needs no padding. Saturates at `usize::MAX` (no slice is that long),
 /// so a size that overflows reads as too long, never as small.
@@ -170,11 +180,11 @@ impl<'a> Rows<'a> {
         self
     }
 
-    /// Whether the output of long rows is streamed (`stream_output`, and
-    /// out of place).
+    /// Whether these rows write their output past the caches
+    /// (`output_streams`).
     #[inline(always)]
     pub(crate) fn streams(&self) -> bool {
-        self.stream && matches!(self.io, InOut::Split(..))
+        output_streams(self.stream, &self.io, self.cols)
     }
 
     /// Number of rows.

@@ -1404,7 +1404,7 @@ pub fn rows_refs_len(rows: &Rows<'_>) -> usize {
 /// `rows_refs_len`'s two parts: the segment maxima, the `exp` values.
 fn rows_scratch(rows: &Rows<'_>) -> (usize, usize) {
     let cols = rows.cols();
-    let streamed = rows.streams() && cols >= ONE_READ_MIN;
+    let streamed = rows.streams();
     let refs = if grouped(cols) && !streamed {
         0
     } else {
@@ -1465,7 +1465,7 @@ fn rows<L: Lanes, K: RowKind>(
     if cols > block_len::<L>() {
         // The streaming loops are separate instances: a flag tested in the
         // loops cost grouped rows 3-28% in cache (AVX2, 8 x 4096).
-        if rows.streams() && cols >= ONE_READ_MIN {
+        if rows.streams() {
             streamed_rows::<L, K>(l, rows, inv_t, refs, exps);
             // Once for the call's streamed stores (see `Map::STREAM`).
             l.stream_fence();
