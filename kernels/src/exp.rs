@@ -204,10 +204,12 @@ pub(crate) fn exp_nonpositive_avx512(
 /// where the degree-5 body takes eight. `x < DENORM_CUTOFF` (and `-inf`)
 /// give 0 as there; NaN stays NaN (the compare is false for it).
 ///
-/// Measured on Zen 2 (`softmax-bench --levels avx2`, this body against the
-/// generic one, three pairs, one thread, time ratio): rows in cache 1x1024,
-/// 1x32000, 1x128256 softmax 0.91-0.97, log-softmax 0.94-0.99; 4096x4096
-/// 0.93-0.96 and 0.93-0.95. The error, every 101st f32 from -0 to the
+/// Measured on Zen 2 (`softmax-bench --levels avx2 --out-of-place-only`,
+/// the binary with this body and the one before in turn, one thread, speed
+/// after / before): single rows of 1024 to 128256 entries 1.02-1.16 (three
+/// pairs); 256x32000, 64x128256 and 4096x4096 softmax 1.02-1.17,
+/// log-softmax 1.04-1.20 (six pairs); 16384x128 0.97-1.07 where the
+/// machine held steady (the README has the details). The error, every 101st f32 from -0 to the
 /// cutoff (`exp_nonpositive_is_within_its_bound` in `level.rs`): at most
 /// 2.46 ulp near 0 (the generic body on AVX2: 1.86) and 4.47 near -87,
 /// where the one-step reduction's error dominates (the generic body: 4.58).
