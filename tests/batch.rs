@@ -133,7 +133,8 @@ fn strided_rows_read_only_their_columns_and_write_only_their_columns() {
             (50, 33, 40, 35),
             (7, 4100, 4200, 4150),
             // 36000 elements in one task (the one-thread pool below):
-            // log-softmax's short rows copy `x` into `y` (`COPY_X_MIN`).
+            // log-softmax's short rows copy `x` into `y`, and the `exp` pass
+            // prefetches the rows ahead (`FROM_MEMORY_MIN`).
             (300, 120, 128, 130),
         ] {
             pool(1).install(|| {
@@ -288,8 +289,9 @@ fn temperature_is_softmax_of_x_over_t_within_the_bounds() {
             for (rows, cols) in [
                 (3usize, 17usize),
                 (4, 1000),
-                // Two tasks of 2^15 on the two-thread pool: log-softmax's
-                // short rows copy `x` into `y` (`COPY_X_MIN`).
+                // Two tasks of 2^15 on the two-thread pool, taken to come
+                // from memory (`FROM_MEMORY_MIN`): log-softmax's short rows
+                // copy `x` into `y`, and the `exp` pass prefetches.
                 (2048, 128),
                 (7, 5000),
                 (1, 150_000),

@@ -28,7 +28,7 @@ pub(crate) trait Lanes: Copy {
     /// pairs rather than all four together (`exp::exp_nonpositive_n`): the
     /// same bits, fewer registers live at once (see there).
     const EXP_IN_PAIRS: bool = false;
-    /// Whether the one-read pass over a row from memory prefetches
+    /// Whether the `exp` pass over rows from memory prefetches
     /// `row::PREFETCH_AHEAD` elements ahead (see there).
     const PREFETCH_FROM_MEMORY: bool = false;
     /// Rows of at most this many elements are mapped from their first
@@ -121,7 +121,7 @@ impl<S: Simd> Lanes for Pulp<S> {
     // NEON (4) does not, unmeasured on hardware.
     const FUSE_MAX_IN_CACHE: bool = S::F32_LANES == 16;
     const FUSE_MAX_FROM_MEMORY: bool = S::F32_LANES == 8;
-    // Measured on AVX2 only (Zen 3).
+    // Measured on AVX2 only: long rows on Zen 3, shorter ones on Zen 2.
     const PREFETCH_FROM_MEMORY: bool = S::F32_LANES == 8;
     // AVX2 only: its 16 registers cannot hold four vectors' `exp` steps
     // and the constants; measured there (Zen 2), see `row::exp_below4`.

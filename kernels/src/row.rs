@@ -371,12 +371,18 @@ struct ExpSubStore<'a, L: Lanes, S, A, const COPY_X: bool> {
     acc: L::V,
     sum: ChunkedSum,
     along: &'a mut A,
+    /// `Map::prefetch_ahead`.
+    ahead: usize,
 }
 
 impl<L: Lanes, S: Scale<L>, A: Alongside<L>, const COPY_X: bool> Map<L>
     for ExpSubStore<'_, L, S, A, COPY_X>
 {
     const FILL: f32 = f32::NEG_INFINITY;
+    #[inline(always)]
+    fn prefetch_ahead(&self) -> usize {
+        self.ahead
+    }
     #[inline(always)]
     fn apply(&mut self, l: L, x: L::V) -> L::V {
         let e = exp_below(l, self.scale, x, self.max);
@@ -401,7 +407,8 @@ impl<L: Lanes, S: Scale<L>, A: Alongside<L>, const COPY_X: bool> Map<L>
 
 /// Pass 2 of a short row: `y = exp((x - max) / t)` (softmax) or, with
 /// `COPY_X`, `y = x` (log-softmax out of place, see `LogSoftmaxRow::first`),
-/// doing `along` after every block; returns the sum of that `exp` in f64.
+/// doing `along` after every block and prefetching `ahead` elements ahead
+/// (`Map::prefetch_ahead`); returns the sum of that `exp` in f64.
 #[inline(always)]
 fn exp_sub_store_sum_along<L: Lanes, A: Alongside<L>, const COPY_X: bool>(
     l: L,
@@ -409,6 +416,7 @@ fn exp_sub_store_sum_along<L: Lanes, A: Alongside<L>, const COPY_X: bool>(
     max: f32,
     inv_t: Option<f32>,
     along: &mut A,
+    ahead: usize,
 ) -> f64 {
     with_scale!(l, inv_t, |scale| {
         let mut f = ExpSubStore::<L, _, A, COPY_X> {
@@ -417,6 +425,7 @@ fn exp_sub_store_sum_along<L: Lanes, A: Alongside<L>, const COPY_X: bool>(
             acc: l.splat(0.0),
             sum: ChunkedSum::default(),
             along: &mut *along,
+            ahead,
         };
         map(l, &mut io, &mut f);
         f.sum.finish()
@@ -451,21 +460,30 @@ pub(crate) fn reciprocal(sum: f64) -> f32 {
 /// row of at least `ONE_READ_MIN` as `long_read`, `long_last`.
 pub(crate) trait RowKind {
     /// The pass that reads the whole row (softmax also stores `exp` in
-    /// `y`; log-softmax out of place, with `copy_x`, stores `x` there),
+    /// `y`; log-softmax out of place, `from_memory`, stores `x` there),
     /// doing `along` after every block; returns the sum of
-    /// `exp((x - max) / t)`.
+    /// `exp((x - max) / t)`. `from_memory`: the rows are taken to come
+    /// from memory (`FROM_MEMORY_MIN`), and the pass prefetches the rows
+    /// ahead (`prefetch_ahead`).
     fn first<L: Lanes, A: Alongside<L>>(
         l: L,
         io: InOut<'_>,
         max: f32,
         inv_t: Option<f32>,
         along: &mut A,
-        copy_x: bool,
+        from_memory: bool,
     ) -> f64;
     /// What the last pass needs of the sum.
     fn of_sum(sum: f64) -> f32;
-    /// The last pass, with `of_sum(sum)` and the `copy_x` `first` had.
-    fn last<L: Lanes>(l: L, io: InOut<'_>, max: f32, of_sum: f32, inv_t: Option<f32>, copy_x: bool);
+    /// The last pass, with `of_sum(sum)` and the `from_memory` `first` had.
+    fn last<L: Lanes>(
+        l: L,
+        io: InOut<'_>,
+        max: f32,
+        of_sum: f32,
+        inv_t: Option<f32>,
+        from_memory: bool,
+    );
     /// For a row of at least `ONE_READ_MIN`, the pass that reads `x`, with
     /// `refs_len(len)` values of `refs`, returning the row's max and sum...
     /// (`STREAM`: the last pass will stream `y` out of place, see
@@ -504,9 +522,10 @@ impl RowKind for SoftmaxRow {
         max: f32,
         inv_t: Option<f32>,
         along: &mut A,
-        _: bool,
+        from_memory: bool,
     ) -> f64 {
-        exp_sub_store_sum_along::<L, A, false>(l, io, max, inv_t, along)
+        let ahead = prefetch_ahead::<L>(!from_memory);
+        exp_sub_store_sum_along::<L, A, false>(l, io, max, inv_t, along, ahead)
     }
     #[inline(always)]
     fn of_sum(sum: f64) -> f32 {
@@ -573,24 +592,25 @@ impl RowKind for LogSoftmaxRow {
         max: f32,
         inv_t: Option<f32>,
         along: &mut A,
-        copy_x: bool,
+        from_memory: bool,
     ) -> f64 {
-        // With `copy_x`, out of place, `y = x` as the sum is formed, and
+        // From memory, out of place, `y = x` as the sum is formed, and
         // `last` works on `y` in place: the same values, so the same bits,
         // but `y`'s lines are fetched for writing here, behind the `exp`
-        // work, instead of in the last pass (see `COPY_X_MIN`).
+        // work, instead of in the last pass (see `FROM_MEMORY_MIN`).
+        let ahead = prefetch_ahead::<L>(!from_memory);
         match io {
-            InOut::Split(..) if copy_x => {
-                exp_sub_store_sum_along::<L, A, true>(l, io, max, inv_t, along)
+            InOut::Split(..) if from_memory => {
+                exp_sub_store_sum_along::<L, A, true>(l, io, max, inv_t, along, ahead)
             }
-            _ => exp_sub_sum_along(l, io.input(), max, inv_t, along),
+            _ => exp_sub_sum_along(l, io.input(), max, inv_t, along, ahead),
         }
     }
     #[inline(always)]
     fn of_sum(sum: f64) -> f32 {
         log_of_sum(sum)
     }
-    /// With `copy_x`, `y` holds `x` by then (see `first`).
+    /// From memory, `y` holds `x` by then (see `first`).
     #[inline(always)]
     fn last<L: Lanes>(
         l: L,
@@ -598,9 +618,9 @@ impl RowKind for LogSoftmaxRow {
         max: f32,
         of_sum: f32,
         inv_t: Option<f32>,
-        copy_x: bool,
+        from_memory: bool,
     ) {
-        let io = if copy_x {
+        let io = if from_memory {
             InOut::InPlace(io.output())
         } else {
             io
@@ -657,13 +677,13 @@ impl RowKind for LogSoftmaxRow {
 
 /// One row: its max, then `K`'s passes.
 #[inline(always)]
-fn one_row<L: Lanes, K: RowKind>(l: L, mut io: InOut<'_>, inv_t: Option<f32>, copy_x: bool) {
+fn one_row<L: Lanes, K: RowKind>(l: L, mut io: InOut<'_>, inv_t: Option<f32>, from_memory: bool) {
     if io.is_empty() {
         return;
     }
     let m = softmax_max(l, io.input());
-    let sum = K::first(l, io.reborrow(), m, inv_t, &mut (), copy_x);
-    K::last(l, io, m, K::of_sum(sum), inv_t, copy_x);
+    let sum = K::first(l, io.reborrow(), m, inv_t, &mut (), from_memory);
+    K::last(l, io, m, K::of_sum(sum), inv_t, from_memory);
 }
 
 /// `y = softmax(x / t)`, with `inv_t = 1 / t` (`None` for `t = 1`).
@@ -682,7 +702,7 @@ pub(crate) fn softmax<L: Lanes>(l: L, io: InOut<'_>, inv_t: Option<f32>, refs: &
     whole_row::<L, SoftmaxRow, true>(l, io, inv_t, refs, false);
 }
 
-/// One row of `K`: three passes below `ONE_READ_MIN` (`copy_x` as
+/// One row of `K`: three passes below `ONE_READ_MIN` (`from_memory` as
 /// `RowKind::first` takes it), else its read pass (`IN_CACHE` as `one_read`
 /// takes it) and its last pass.
 #[inline(always)]
@@ -691,10 +711,10 @@ fn whole_row<L: Lanes, K: RowKind, const IN_CACHE: bool>(
     mut io: InOut<'_>,
     inv_t: Option<f32>,
     refs: &mut [f32],
-    copy_x: bool,
+    from_memory: bool,
 ) {
     if io.len() < ONE_READ_MIN {
-        one_row::<L, K>(l, io, inv_t, copy_x);
+        one_row::<L, K>(l, io, inv_t, from_memory);
         return;
     }
     let total = K::long_read::<L, IN_CACHE, false>(l, io.reborrow(), inv_t, refs, &mut [], None);
@@ -1033,25 +1053,26 @@ const fn fuse_next_max<L: Lanes>(in_cache: bool) -> bool {
     }
 }
 
-/// How far ahead (elements) `one_read`'s `exp` loop prefetches `x`, where
-/// it does (`prefetch_ahead`): 16 KB, four segments.
+/// How far ahead (elements) the `exp` loops prefetch `x`, where they do
+/// (`prefetch_ahead`): 16 KB, four segments of a long row (`one_read`), or
+/// the next rows of shorter ones (`FROM_MEMORY_MIN`).
 const PREFETCH_AHEAD: usize = 4096;
 
-/// What `one_read`'s `exp` loop prefetches ahead (`Map::prefetch_ahead`):
-/// `PREFETCH_AHEAD` for a row from memory on a level that asks for it
-/// (`Lanes::PREFETCH_FROM_MEMORY`), else nothing. The bits are the same
-/// either way. Measured on AVX2 (Zen 3), where the `exp` work leaves the
+/// What the `exp` loops prefetch ahead (`Map::prefetch_ahead`):
+/// `PREFETCH_AHEAD` for rows from memory on a level that asks for it
+/// (`Lanes::PREFETCH_FROM_MEMORY`), else nothing. The bits are the same either
+/// way. For the rows shorter than `ONE_READ_MIN`, see `FROM_MEMORY_MIN`. For
+/// `one_read`, measured on AVX2 (Zen 3), where the `exp` work leaves the
 /// hardware prefetcher behind: without and with, in one process, 1 and 2
-/// threads, median of 11 rounds, time with / without: 256 x 32000,
-/// 64 x 128256 and 4096 x 4096, softmax and log-softmax, 0.87-0.98. The
-/// distance, against the kernels before the four-vector loops (which did
-/// not change matrices): 512 ahead 0.89-1.09, 2048 0.87-0.98, 4096
-/// 0.89-0.99, 8192 0.83-0.98, none 0.96-1.07. The in-cache `exp` speedup of
-/// the four-vector loops did not move these matrices; this did: they are
-/// bound by how busy the loop keeps memory, not by its arithmetic. In place
-/// (the `map` and `fold1_along` loops over `x` itself), the same three
-/// matrices, with / without, median of 11, two runs: one thread 0.73-0.80,
-/// two threads 0.69-0.86.
+/// threads, median of 11 rounds, time with / without: 256 x 32000, 64 x 128256
+/// and 4096 x 4096, softmax and log-softmax, 0.87-0.98. The distance, against
+/// the kernels before the four-vector loops (which did not change matrices):
+/// 512 ahead 0.89-1.09, 2048 0.87-0.98, 4096 0.89-0.99, 8192 0.83-0.98, none
+/// 0.96-1.07. The in-cache `exp` speedup of the four-vector loops did not move
+/// these matrices; this did: they are bound by how busy the loop keeps memory,
+/// not by its arithmetic. In place (the `map` and `fold1_along` loops over `x`
+/// itself), the same three matrices, with / without, median of 11, two runs:
+/// one thread 0.73-0.80, two threads 0.69-0.86.
 #[inline(always)]
 const fn prefetch_ahead<L: Lanes>(in_cache: bool) -> usize {
     if !in_cache && L::PREFETCH_FROM_MEMORY {
@@ -1301,7 +1322,9 @@ fn log_softmax_read<
     total
 }
 
-/// `exp_sub_sum`, doing `along` after every block.
+/// The sum of `exp((x - max) / t)` over a row (block sums added as
+/// `ChunkedSum` adds them), doing `along` after every block and
+/// prefetching `ahead` elements ahead (`Map::prefetch_ahead`).
 #[inline(always)]
 fn exp_sub_sum_along<L: Lanes, A: Alongside<L>>(
     l: L,
@@ -1309,11 +1332,12 @@ fn exp_sub_sum_along<L: Lanes, A: Alongside<L>>(
     max: f32,
     inv_t: Option<f32>,
     along: &mut A,
+    ahead: usize,
 ) -> f64 {
     with_scale!(l, inv_t, |scale| {
         let mut sum = ChunkedSum::default();
         for blk in x.chunks(block_len::<L>()) {
-            let acc = fold1(l, blk, AddExpSub(l.splat(max), scale));
+            let (acc, ()) = fold1_along(l, blk, AddExpSub(l.splat(max), scale), (), ahead);
             sum.add_block::<L>(l.reduce_sum(acc));
             along.block(l);
         }
@@ -1418,24 +1442,43 @@ fn rows_scratch(rows: &Rows<'_>) -> (usize, usize) {
 /// `32768 / cols * (cols / 1024 + 1) <= 32 + 8`.
 const GROUP_REFS: usize = GROUP_ELEMENTS / SEGMENT + GROUP_ELEMENTS / ONE_READ_MIN;
 
-/// Out of place, log-softmax's rows shorter than `ONE_READ_MIN` store `x`
-/// into `y` in their `exp` pass and make their last pass on `y` in place
-/// (`RowKind::first`) when the call has at least this many elements, as
-/// the long rows do unless they stream (`max_exp_sum`). The same bits
-/// either way. The size stands for where the matrix is: a call this large
-/// is taken to read from memory, where fetching `y` behind the `exp` work
-/// gains; a smaller one is taken to be in cache, where the extra store
-/// costs. The crate's rayon tasks (`batch::TASK_MIN`) are at least this
-/// large only while a matrix has at least 4 x threads x 2^15 elements
-/// (about four tasks a thread): on 32 threads a 16384 x 128 matrix runs in
-/// tasks of 2^14 elements, without the copy. AVX2 (Zen 3), old and new kernels in one process, rounds in turn,
-/// median of 11-15, log-softmax time new / old, two runs: from memory,
-/// 16384 x 128 one thread 0.97, 0.90, two 0.88, 0.99; 4096 x 512 0.93,
-/// 0.93 and 0.87, 0.83; 2048 x 2048 0.95, 0.93 and 1.00, 0.94; 8192 x 1000
-/// 0.93, 0.94. Copying at every size, in cache (one thread, median of 21):
-/// 64 x 128 1.10-1.12, 16 x 512 1.16-1.18, 1 x 4000 1.07; below this size
-/// (the old code) 0.98-1.03.
-const COPY_X_MIN: usize = 1 << 15;
+/// A call of rows shorter than `ONE_READ_MIN` with at least this many
+/// elements is taken to read from memory; a smaller one, to be in cache.
+/// From memory, two things change, neither of which changes a bit:
+///
+/// - **Prefetch.** The `exp` pass prefetches `PREFETCH_AHEAD` elements ahead
+///   (`prefetch_ahead`), on the levels that ask for it: the rows after this
+///   one, which the max pass reads next. Without it that max pass waited on
+///   memory with no work to hide behind it (the hardware prefetcher falls
+///   behind the `exp` work, as for the long rows). AVX2 (Zen 2), with and
+///   without in one process, rounds in turn with the copy of the same bytes,
+///   median of 7-9, 8 sets of the matrix in turn (96 MB, so each call reads
+///   from memory), el/ns with / without: one thread, softmax and log-softmax,
+///   16384 x 128 1.25 and 1.17, 4096 x 512 1.53 and 1.53, 2048 x 1024 1.53
+///   and 1.58, 1024 x 3000 1.39 and 1.40, 300 x 4095 1.32 and 1.40 (with,
+///   0.81-0.95 of the copy's el/ns; without, 0.59-0.71); two threads
+///   16384 x 128 1.20 and 1.18, 4096 x 512 1.26 and 1.32, 1024 x 2048 1.22
+///   and 1.31; in place, one thread, 16384 x 128 1.22 and 1.20, 1024 x 2048
+///   1.68 and 1.65. In cache, one set, median of 21-31: 2^15 elements
+///   (256 x 128, 64 x 512, 16 x 2048) 0.96-0.98, 2^16 0.98-1.01, 2^17
+///   0.99-1.20, 2^18-2^20 (in L3) 1.01-1.14.
+/// - **Log-softmax's copy.** Out of place, its `exp` pass stores `x` into
+///   `y` and its last pass works on `y` in place (`RowKind::first`), as
+///   the long rows do unless they stream (`max_exp_sum`): `y`'s lines are
+///   fetched for writing behind the `exp` work. AVX2 (Zen 3), old and new
+///   kernels in one process, rounds in turn, median of 11-15, log-softmax
+///   time new / old, two runs: from memory, 16384 x 128 one thread 0.97,
+///   0.90, two 0.88, 0.99; 4096 x 512 0.93, 0.93 and 0.87, 0.83;
+///   2048 x 2048 0.95, 0.93 and 1.00, 0.94; 8192 x 1000 0.93, 0.94.
+///   Copying at every size, in cache (one thread, median of 21): 64 x 128
+///   1.10-1.12, 16 x 512 1.16-1.18, 1 x 4000 1.07; below this size (the
+///   old code) 0.98-1.03. (Measured before the prefetch.)
+///
+/// The crate's rayon tasks (`batch::TASK_MIN`) are at least this large
+/// only while a matrix has at least 4 x threads x 2^15 elements (about
+/// four tasks a thread): on 32 threads a 16384 x 128 matrix runs in tasks
+/// of 2^14 elements, taken to be in cache.
+const FROM_MEMORY_MIN: usize = 1 << 15;
 
 /// `K` on every row, at temperature `1 / inv_t`: the same bits as the
 /// one-row functions. Rows of at most one block are software-pipelined:
@@ -1461,7 +1504,7 @@ fn rows<L: Lanes, K: RowKind>(
         return;
     }
     let cols = rows.cols();
-    let copy_x = rows.rows() * cols >= COPY_X_MIN;
+    let from_memory = rows.rows() * cols >= FROM_MEMORY_MIN;
     if cols > block_len::<L>() {
         // The streaming loops are separate instances: a flag tested in the
         // loops cost grouped rows 3-28% in cache (AVX2, 8 x 4096).
@@ -1470,7 +1513,7 @@ fn rows<L: Lanes, K: RowKind>(
             // Once for the call's streamed stores (see `Map::STREAM`).
             l.stream_fence();
         } else {
-            long_rows::<L, K>(l, rows, inv_t, refs, copy_x);
+            long_rows::<L, K>(l, rows, inv_t, refs, from_memory);
         }
         return;
     }
@@ -1482,20 +1525,20 @@ fn rows<L: Lanes, K: RowKind>(
         let (sum, next_max) = match next {
             Some(next) => {
                 let mut along = NextMax::new(l, next);
-                let sum = K::first(l, io, max, inv_t, &mut along, copy_x);
+                let sum = K::first(l, io, max, inv_t, &mut along, from_memory);
                 (sum, along.finish(l))
             }
             // The last row: no max to take, none read after the loop.
-            None => (K::first(l, io, max, inv_t, &mut (), copy_x), f32::NAN),
+            None => (K::first(l, io, max, inv_t, &mut (), from_memory), f32::NAN),
         };
         if let Some((j, m, v)) = pending {
-            K::last(l, rows.row(j), m, v, inv_t, copy_x);
+            K::last(l, rows.row(j), m, v, inv_t, from_memory);
         }
         pending = Some((i, max, K::of_sum(sum)));
         max = next_max;
     }
     if let Some((j, m, v)) = pending {
-        K::last(l, rows.row(j), m, v, inv_t, copy_x);
+        K::last(l, rows.row(j), m, v, inv_t, from_memory);
     }
 }
 
@@ -1507,7 +1550,7 @@ fn long_rows<L: Lanes, K: RowKind>(
     mut rows: Rows<'_>,
     inv_t: Option<f32>,
     refs: &mut [f32],
-    copy_x: bool,
+    from_memory: bool,
 ) {
     let cols = rows.cols();
     if grouped(cols) {
@@ -1529,7 +1572,7 @@ fn long_rows<L: Lanes, K: RowKind>(
         return;
     }
     for i in 0..rows.rows() {
-        whole_row::<L, K, false>(l, rows.row(i), inv_t, refs, copy_x);
+        whole_row::<L, K, false>(l, rows.row(i), inv_t, refs, from_memory);
     }
 }
 
