@@ -180,7 +180,9 @@ pub(crate) const STREAM_MIN: usize = 1 << 22;
 /// So the 256 x 32000 and 64 x 128256 (just under 2^23) stream.
 pub(crate) const SOFTMAX_STREAM_MIN: usize = 6 << 20;
 
-/// Rows per task: at least `TASK_MIN` elements, and about 4 tasks a thread.
+/// Rows per task: at least `TASK_MIN` elements (so that the kernels take a
+/// task of a large matrix to read from memory), and about 4 tasks a
+/// thread, whichever is fewer.
 /// Rows that stream their output (`streams`) take 4 tasks a thread whatever
 /// their length: each makes the last pass of the row before during its
 /// read pass (`Rows::stream_output`), which gains only within a task. AVX2
@@ -193,7 +195,9 @@ fn rows_per_task(rows: usize, cols: usize, threads: usize, streams: bool) -> usi
     if streams {
         most
     } else {
-        (TASK_MIN / cols).clamp(1, most)
+        // Rounded up: `TASK_MIN / cols` gave rows of 1000 tasks of 32000
+        // elements, which the kernels then took to be in cache.
+        TASK_MIN.div_ceil(cols).clamp(1, most)
     }
 }
 
@@ -418,5 +422,27 @@ pub(crate) mod checks {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tasks_have_task_min_elements_unless_that_leaves_under_4_a_thread() {
+        for cols in [1, 100, 128, 1000, 3000, 4095, 32000] {
+            for threads in [2, 3, 16] {
+                let rows = 1 << 14;
+                let n = rows_per_task(rows, cols, threads, false);
+                let most = rows.div_ceil(4 * threads);
+                assert!(n * cols >= TASK_MIN || n == most, "{cols} {threads}: {n}");
+                assert!(n <= most, "{cols} {threads}: {n}");
+                // No more rows than it takes to reach `TASK_MIN`.
+                assert!((n - 1) * cols < TASK_MIN, "{cols} {threads}: {n}");
+            }
+        }
+        // Streamed rows: 4 tasks a thread whatever their length.
+        assert_eq!(rows_per_task(256, 32000, 2, true), 32);
     }
 }
