@@ -524,8 +524,13 @@ impl RowKind for SoftmaxRow {
         along: &mut A,
         from_memory: bool,
     ) -> f64 {
-        let ahead = prefetch_ahead::<L>(!from_memory);
-        exp_sub_store_sum_along::<L, A, false>(l, io, max, inv_t, along, ahead)
+        // Two instances, so that the loop in cache tests no distance.
+        if from_memory {
+            let ahead = prefetch_ahead::<L>(false);
+            exp_sub_store_sum_along::<L, A, false>(l, io, max, inv_t, along, ahead)
+        } else {
+            exp_sub_store_sum_along::<L, A, false>(l, io, max, inv_t, along, 0)
+        }
     }
     #[inline(always)]
     fn of_sum(sum: f64) -> f32 {
@@ -598,12 +603,14 @@ impl RowKind for LogSoftmaxRow {
         // `last` works on `y` in place: the same values, so the same bits,
         // but `y`'s lines are fetched for writing here, behind the `exp`
         // work, instead of in the last pass (see `FROM_MEMORY_MIN`).
-        let ahead = prefetch_ahead::<L>(!from_memory);
+        // Separate instances, so that the loop in cache tests no distance.
+        let ahead = prefetch_ahead::<L>(false);
         match io {
             InOut::Split(..) if from_memory => {
                 exp_sub_store_sum_along::<L, A, true>(l, io, max, inv_t, along, ahead)
             }
-            _ => exp_sub_sum_along(l, io.input(), max, inv_t, along, ahead),
+            _ if from_memory => exp_sub_sum_along(l, io.input(), max, inv_t, along, ahead),
+            _ => exp_sub_sum_along(l, io.input(), max, inv_t, along, 0),
         }
     }
     #[inline(always)]
