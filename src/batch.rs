@@ -147,7 +147,7 @@ pub(crate) const SEQUENTIAL_MAX: usize = 1 << 15;
 /// Each task gets at least this many elements (many small rows per task).
 /// The kernels take a call this large to read from memory
 /// (`FROM_MEMORY_MIN` in `softmax_simd_kernels`: the `exp` pass of short
-/// rows prefetches the rows ahead, log-softmax's copies `x` into `y`).
+/// rows prefetches the rows ahead, and log-softmax copies `x` into `y`).
 pub(crate) const TASK_MIN: usize = 1 << 15;
 /// A row at least this long is split across threads (at `CHUNK`
 /// boundaries) when there are fewer rows than threads: 1.5 chunks. Measured
