@@ -96,6 +96,73 @@ fn batched_rows_equal_one_row_results_bit_for_bit_at_any_thread_count() {
     }
 }
 
+/// `argmax` of matrices of at least 2^15 elements (where the kernels take
+/// the rows to come from memory, and the max pass prefetches the rows
+/// ahead), rows packed and padded with NaN, one thread and four, with rows
+/// set by hand: each expected index is written here, not computed.
+#[test]
+fn argmax_rows_from_memory_finds_the_first_nan_tie_and_infinity() {
+    let (one, many) = (pool(1), pool(4));
+    for k in levels() {
+        for cols in [128, 130, 1000] {
+            let rows = (1 << 15) / cols + 40;
+            // Row r: -1 everywhere but 5 at column 7r mod cols...
+            let mut want: Vec<usize> = (0..rows).map(|r| r * 7 % cols).collect();
+            let mut x = vec![-1.0f32; rows * cols];
+            for (r, &c) in want.iter().enumerate() {
+                x[r * cols + c] = 5.0;
+            }
+            // ...but for these.
+            let mut set = |r: usize, row: &[(usize, f32)], expect: usize| {
+                x[r * cols..(r + 1) * cols].fill(-1.0);
+                for &(c, v) in row {
+                    x[r * cols + c] = v;
+                }
+                want[r] = expect;
+            };
+            set(3, &[(2, 5.0), (10, f32::NAN), (11, f32::NAN)], 10);
+            set(4, &[(20, 5.0), (7, 5.0)], 7);
+            set(5, &[], 0);
+            set(6, &[(cols - 1, 5.0)], cols - 1);
+            set(
+                7,
+                &[(cols - 2, f32::INFINITY), (cols - 1, f32::INFINITY)],
+                cols - 2,
+            );
+            set(rows - 1, &[(0, 5.0)], 0);
+            x[8 * cols..9 * cols].fill(f32::NEG_INFINITY);
+            want[8] = 0;
+            let xs = cols + 3;
+            let mut padded = vec![f32::NAN; (rows - 1) * xs + cols];
+            for r in 0..rows {
+                padded[r * xs..r * xs + cols].copy_from_slice(&x[r * cols..(r + 1) * cols]);
+            }
+            // The first row that differs, and both indices.
+            let check = |out: &[usize], how: &str| {
+                let bad = (0..rows).find(|&r| out[r] != want[r]);
+                let got = bad.map(|r| (r, out[r], want[r]));
+                assert_eq!(
+                    got,
+                    None,
+                    "{} {rows}x{cols} {how}: (row, got, want)",
+                    k.isa()
+                );
+            };
+            for p in [&one, &many] {
+                p.install(|| {
+                    let mut out = vec![usize::MAX; rows];
+                    k.argmax_rows(&x, cols, &mut out).unwrap();
+                    check(&out, "packed");
+                    out.fill(usize::MAX);
+                    let b = Batch::new(rows, cols).strides(xs, cols);
+                    k.argmax_batch(&padded, &b, &mut out).unwrap();
+                    check(&out, "strided");
+                });
+            }
+        }
+    }
+}
+
 #[test]
 fn batched_results_are_within_the_bounds() {
     let mut rng = Rng::new(21);

@@ -503,15 +503,23 @@ impl<L: Lanes> PerVector<L> for () {
 #[inline(always)]
 pub(crate) fn fold4<L: Lanes, R: Reduce<L>>(l: L, x: &[f32], r: R) -> [R::Acc; 4] {
     let mut acc = [r.init(l); 4];
-    fold4_into(l, x, r, &mut acc);
+    fold4_into(l, x, r, &mut acc, 0);
     acc
 }
 
-/// `fold4`, continuing from `acc`.
+/// `fold4`, continuing from `acc`, prefetching `ahead` elements ahead (see
+/// `Map::prefetch_ahead`).
 #[inline(always)]
-pub(crate) fn fold4_into<L: Lanes, R: Reduce<L>>(l: L, x: &[f32], r: R, acc: &mut [R::Acc; 4]) {
+pub(crate) fn fold4_into<L: Lanes, R: Reduce<L>>(
+    l: L,
+    x: &[f32],
+    r: R,
+    acc: &mut [R::Acc; 4],
+    ahead: usize,
+) {
     let mut quads = x.chunks_exact(4 * L::N);
     for q in &mut quads {
+        prefetch4(l, q, ahead);
         let (q0, rest) = q.split_at(L::N);
         let (q1, rest) = rest.split_at(L::N);
         let (q2, q3) = rest.split_at(L::N);
