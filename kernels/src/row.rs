@@ -1718,15 +1718,17 @@ pub(crate) fn log_softmax_rows<L: Lanes>(l: L, r: Rows<'_>, inv_t: Option<f32>) 
 /// `out[i] = argmax(row i)` for the `out.len()` rows of `cols` at `stride`.
 /// From memory (`FROM_MEMORY_MIN`), the max pass prefetches the rows ahead
 /// (`prefetch_ahead`), as softmax's `exp` pass does: the second pass, which
-/// finds the index in a block in L1, left the hardware prefetcher behind.
-/// AVX2 (Zen 2), with and without in one process, rounds in turn, 8 or more
-/// sets of the matrix in turn (96 MB, so each call reads from memory),
-/// median of 9, el/ns with / without: one thread 16384 x 128 1.49,
-/// 4096 x 512 1.31, 1024 x 2048 1.22, 512 x 4096 1.12, 256 x 32000 1.01
-/// (with, 0.97-1.15 of a plain `max` of each row over the same bytes;
-/// without, 0.74-0.95); two threads 1.46, 1.28, 1.19 and 1.00. In cache,
-/// one set, median of 31: 2^15 elements (256 x 128, 64 x 512, 16 x 2048)
-/// 0.93-0.97, 2^17 (1024 x 128, 256 x 512) 0.95-0.99.
+/// finds the index in a block in L1, left the hardware prefetcher behind
+/// (0.74-0.84 of a plain per-row `max` over the same bytes for rows of
+/// 128-2048, 0.95 at 32000). AVX2 (Zen 2), in one process, the same rows in
+/// calls of at least and of under 2^15 elements, 5-14 sets of the matrix
+/// in turn (96 MB or more, so each call reads from memory), median of 9,
+/// el/ns with / without: one thread 16384 x 128 1.55, 4096 x 512 1.24,
+/// 1024 x 2048 1.25, 512 x 4096 1.12, 1024 x 8192 1.08-1.09,
+/// 512 x 16384 1.08, 256 x 32000 0.97-1.01; two threads 1.42, 1.20, 1.15,
+/// 1.09, 1.06-1.07, 1.02-1.04, 0.96-1.01. In cache, one set, median of 31:
+/// 2^15 elements (256 x 128, 64 x 512, 16 x 2048) 0.95-1.05, 2^17
+/// (1024 x 128, 256 x 512) 0.98-1.05.
 #[inline(always)]
 pub(crate) fn argmax_rows<L: Lanes>(
     l: L,
