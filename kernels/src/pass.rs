@@ -199,25 +199,26 @@ impl<'a> Rows<'a> {
         self.cols
     }
 
-    /// Row `i` (< `rows`), and the input of row `i + 1` when there is one.
+    /// These rows as their layout, for a loop instantiated per layout
+    /// (`RowLayout`).
     #[inline(always)]
-    pub(crate) fn row_and_next(&mut self, i: usize) -> (InOut<'_>, Option<&[f32]>) {
-        let (xs, ys, n) = (i * self.x_stride, i * self.y_stride, self.cols);
-        let has_next = i + 1 < self.rows;
-        let next = xs + self.x_stride;
-        match &mut self.io {
-            InOut::Split(x, y) => (
-                InOut::Split(&x[xs..xs + n], &mut y[ys..ys + n]),
-                has_next.then(|| &x[next..next + n]),
-            ),
-            InOut::InPlace(xy) => {
-                let (this, rest) = xy.split_at_mut(next.min(xy.len()));
-                let rest: &[f32] = rest;
-                (
-                    InOut::InPlace(&mut this[xs..xs + n]),
-                    has_next.then(|| &rest[..n]),
-                )
-            }
+    pub(crate) fn layout(self) -> Layout<'a> {
+        let (rows, cols) = (self.rows, self.cols);
+        match self.io {
+            InOut::Split(x, y) => Layout::Split(SplitRows {
+                x,
+                y,
+                rows,
+                cols,
+                x_stride: self.x_stride,
+                y_stride: self.y_stride,
+            }),
+            InOut::InPlace(xy) => Layout::InPlace(InPlaceRows {
+                xy,
+                rows,
+                cols,
+                stride: self.x_stride,
+            }),
         }
     }
 
@@ -247,6 +248,93 @@ impl<'a> Rows<'a> {
             InOut::Split(x, y) => InOut::Split(&x[xs..xs + n], &mut y[ys..ys + n]),
             InOut::InPlace(xy) => InOut::InPlace(&mut xy[xs..xs + n]),
         }
+    }
+}
+
+/// `Rows` out of place or in place (`Rows::layout`).
+pub(crate) enum Layout<'a> {
+    Split(SplitRows<'a>),
+    InPlace(InPlaceRows<'a>),
+}
+
+/// Rows of one layout, so that a loop over rows written over this trait is
+/// instantiated once per layout: no row then matches on `InOut`, and the
+/// passes each row calls are given one `InOut` variant, so that only its
+/// code is in the loop. The software-pipelined short rows (`row::rows`)
+/// matched per row before. AVX2 (Zen 2), one thread, in cache, the kernels
+/// before and after in turn, median of 11, el/ns after / before, two runs:
+/// softmax 64 x 128 1.12-1.13, 32 x 256 1.04-1.05, 16 x 512 1.03, 128 x 100
+/// 1.17-1.19; log-softmax 1.01-1.03, 16 x 512 0.98-1.00. `softmax-bench`,
+/// the binaries before and after in turn (three and four pairs), 16384 x 128
+/// with 2 threads: softmax 1.04-1.07, log-softmax 1.04-1.07 (one thread
+/// 1.04-1.10); 8192 x 250 1.02-1.07; in place 1.00-1.08; 4096 x 512 and
+/// the long rows, whose loops did not change, within the noise (0.96-1.07).
+pub(crate) trait RowLayout {
+    /// Number of rows.
+    fn rows(&self) -> usize;
+    /// Row `i` (< `rows`), and the input of row `i + 1` when there is one.
+    fn row_and_next(&mut self, i: usize) -> (InOut<'_>, Option<&[f32]>);
+    /// Row `i` (< `rows`).
+    fn row(&mut self, i: usize) -> InOut<'_>;
+}
+
+/// Rows read from `x` and written to `y`.
+pub(crate) struct SplitRows<'a> {
+    x: &'a [f32],
+    y: &'a mut [f32],
+    rows: usize,
+    cols: usize,
+    x_stride: usize,
+    y_stride: usize,
+}
+
+impl RowLayout for SplitRows<'_> {
+    #[inline(always)]
+    fn rows(&self) -> usize {
+        self.rows
+    }
+    #[inline(always)]
+    fn row_and_next(&mut self, i: usize) -> (InOut<'_>, Option<&[f32]>) {
+        let (xs, ys, n) = (i * self.x_stride, i * self.y_stride, self.cols);
+        let next = (i + 1 < self.rows).then(|| &self.x[xs + self.x_stride..][..n]);
+        (
+            InOut::Split(&self.x[xs..xs + n], &mut self.y[ys..ys + n]),
+            next,
+        )
+    }
+    #[inline(always)]
+    fn row(&mut self, i: usize) -> InOut<'_> {
+        let (xs, ys, n) = (i * self.x_stride, i * self.y_stride, self.cols);
+        InOut::Split(&self.x[xs..xs + n], &mut self.y[ys..ys + n])
+    }
+}
+
+/// Rows rewritten in place.
+pub(crate) struct InPlaceRows<'a> {
+    xy: &'a mut [f32],
+    rows: usize,
+    cols: usize,
+    stride: usize,
+}
+
+impl RowLayout for InPlaceRows<'_> {
+    #[inline(always)]
+    fn rows(&self) -> usize {
+        self.rows
+    }
+    #[inline(always)]
+    fn row_and_next(&mut self, i: usize) -> (InOut<'_>, Option<&[f32]>) {
+        let (xs, n) = (i * self.stride, self.cols);
+        let next = xs + self.stride;
+        let (this, rest) = self.xy.split_at_mut(next.min(self.xy.len()));
+        let rest: &[f32] = rest;
+        let next = (i + 1 < self.rows).then(|| &rest[..n]);
+        (InOut::InPlace(&mut this[xs..xs + n]), next)
+    }
+    #[inline(always)]
+    fn row(&mut self, i: usize) -> InOut<'_> {
+        let (xs, n) = (i * self.stride, self.cols);
+        InOut::InPlace(&mut self.xy[xs..xs + n])
     }
 }
 

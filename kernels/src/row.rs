@@ -3,8 +3,8 @@
 use crate::exp::{exp, exp_nonpositive, exp_nonpositive_n};
 use crate::lanes::Lanes;
 use crate::pass::{
-    InOut, Map, PerVector, Reduce, Rows, block_len, fold1, fold1_along, fold4, fold4_into,
-    head_to_aligned, map, map_aligned,
+    InOut, Layout, Map, PerVector, Reduce, RowLayout, Rows, block_len, fold1, fold1_along, fold4,
+    fold4_into, head_to_aligned, map, map_aligned,
 };
 
 /// Elements per chunk of a row. Softmax and log-softmax form their sum per
@@ -1513,7 +1513,7 @@ const FROM_MEMORY_MIN: usize = 1 << 15;
 #[inline(always)]
 fn rows<L: Lanes, K: RowKind>(
     l: L,
-    mut rows: Rows<'_>,
+    rows: Rows<'_>,
     inv_t: Option<f32>,
     refs: &mut [f32],
     exps: &mut [f32],
@@ -1535,6 +1535,20 @@ fn rows<L: Lanes, K: RowKind>(
         }
         return;
     }
+    match rows.layout() {
+        Layout::Split(r) => pipelined_rows::<L, K, _>(l, r, inv_t, from_memory),
+        Layout::InPlace(r) => pipelined_rows::<L, K, _>(l, r, inv_t, from_memory),
+    }
+}
+
+/// The software-pipelined loop of `rows`, once per layout (`RowLayout`).
+#[inline(always)]
+fn pipelined_rows<L: Lanes, K: RowKind, R: RowLayout>(
+    l: L,
+    mut rows: R,
+    inv_t: Option<f32>,
+    from_memory: bool,
+) {
     let mut max = softmax_max(l, rows.row(0).input());
     // A row whose last pass is still to come: its index, max and `of_sum`.
     let mut pending: Option<(usize, f32, f32)> = None;
