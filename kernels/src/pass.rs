@@ -269,6 +269,8 @@ pub(crate) enum Layout<'a> {
 /// with 2 threads: softmax 1.04-1.07, log-softmax 1.04-1.07 (one thread
 /// 1.04-1.10); 8192 x 250 1.02-1.07; in place 1.00-1.08; 4096 x 512 and
 /// the long rows, whose loops did not change, within the noise (0.96-1.07).
+/// The Portable level lost 2-3% on rows of 128 and 250 (two pairs, 0.97-0.99,
+/// 1 and 2 threads); Scalar did not move (1.00-1.01).
 pub(crate) trait RowLayout {
     /// Number of rows.
     fn rows(&self) -> usize;
