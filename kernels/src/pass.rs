@@ -265,10 +265,11 @@ pub(crate) enum Layout<'a> {
 /// before and after in turn, median of 11, el/ns after / before, two runs:
 /// softmax 64 x 128 1.12-1.13, 32 x 256 1.04-1.05, 16 x 512 1.03, 128 x 100
 /// 1.17-1.19; log-softmax 1.01-1.03, 16 x 512 0.98-1.00. `softmax-bench`,
-/// the binaries before and after in turn (three and four pairs), 16384 x 128
-/// with 2 threads: softmax 1.04-1.07, log-softmax 1.04-1.07 (one thread
-/// 1.04-1.10); 8192 x 250 1.02-1.07; in place 1.00-1.08; 4096 x 512 and
-/// the long rows, whose loops did not change, within the noise (0.96-1.07).
+/// the binaries before and after in turn (ten pairs over three commands),
+/// 16384 x 128 with 2 threads: softmax 1.04-1.10, log-softmax 1.04-1.08 (one
+/// thread 1.04-1.10); 8192 x 250 1.02-1.07; in place 1.00-1.08; 4096 x 512
+/// and the long rows, whose loops did not change, within the noise
+/// (0.92-1.07).
 /// The Portable level lost 2-3% on rows of 128 and 250 (two pairs, 0.97-0.99,
 /// 1 and 2 threads); Scalar did not move (1.00-1.01).
 pub(crate) trait RowLayout {
