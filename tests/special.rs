@@ -134,6 +134,33 @@ fn argmax_ties_infinities_and_signed_zeros() {
     }
 }
 
+/// The maximum, a NaN, or the one finite value among `-inf`s at every
+/// position of rows up to a little over a block (512 on AVX-512 and AVX2,
+/// whose one-pass argmax keeps an index per lane), with a tie or a larger
+/// value after it: every lane, accumulator and tail position.
+#[test]
+fn argmax_finds_the_first_maximum_or_nan_at_every_position() {
+    let mut ns: Vec<usize> = (1..=40).collect();
+    ns.extend([63, 64, 65, 127, 128, 129, 255, 256, 257, 511, 512, 513]);
+    for k in levels() {
+        for &n in &ns {
+            for p in 0..n {
+                let mut x = vec![-3.0f32; n];
+                x[p] = 2.0;
+                x[n - 1] = 2.0;
+                assert_eq!(k.argmax(&x), Some(p), "{}: n={n}, a tie", k.isa());
+                let mut x = vec![-3.0f32; n];
+                x[p] = f32::NAN;
+                x[n - 1] = if p == n - 1 { f32::NAN } else { 1e9 };
+                assert_eq!(k.argmax(&x), Some(p), "{}: n={n}, a NaN", k.isa());
+                let mut x = vec![NINF; n];
+                x[p] = -1e30;
+                assert_eq!(k.argmax(&x), Some(p), "{}: n={n}, among -inf", k.isa());
+            }
+        }
+    }
+}
+
 #[test]
 fn exp_special_values() {
     for k in levels() {

@@ -31,6 +31,10 @@ pub(crate) trait Lanes: Copy {
     /// Whether the `exp` pass over rows from memory prefetches
     /// `row::PREFETCH_AHEAD` elements ahead (see there).
     const PREFETCH_FROM_MEMORY: bool = false;
+    /// Whether `argmax` of a row of at most a block takes one pass that
+    /// keeps each lane's index (`row::argmax_one_pass`) rather than a max
+    /// pass and a search: measured per level (see there).
+    const ARGMAX_ONE_PASS: bool = false;
     /// Rows of at most this many elements are mapped from their first
     /// element, not from their first vector-aligned one (see
     /// `pass::map_aligned`).
@@ -62,6 +66,8 @@ pub(crate) trait Lanes: Copy {
     fn is_nan(self, a: Self::V) -> Self::M;
     fn or_mask(self, a: Self::M, b: Self::M) -> Self::M;
     fn any(self, m: Self::M) -> bool;
+    /// The first lane of `m` that is set; `N` when none is.
+    fn first_true(self, m: Self::M) -> usize;
     /// `m ? a : b`, lane by lane.
     fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V;
     /// `m ? 0 : v`, lane by lane: `select(m, 0, v)`, where a level may do
@@ -127,6 +133,9 @@ impl<S: Simd> Lanes for Pulp<S> {
     // and the constants; measured there (Zen 2), see `row::exp_below4`.
     // AVX-512 takes `native_exp_nonpositive` one vector at a time anyway.
     const EXP_IN_PAIRS: bool = S::F32_LANES == 8;
+    // AVX2 only (Zen 2, see `row::argmax_one_pass`); unmeasured on AVX-512
+    // and NEON.
+    const ARGMAX_ONE_PASS: bool = S::F32_LANES == 8;
     // A block (`pass::BLOCK_VECTORS`), on AVX2 only: pulp's AVX2 partial
     // loads and stores take an indirect jump each. Zen 3, `y` 16 bytes off
     // a 32-byte boundary (as from a large `Vec`), old and new kernels in one
@@ -197,8 +206,20 @@ impl<S: Simd> Lanes for Pulp<S> {
     fn eq(self, a: Self::V, b: Self::V) -> Self::M {
         self.0.equal_f32s(a, b)
     }
+    /// On AVX2 one `vcmpunordps`, not an equality compare and a `not`: in
+    /// cache (Zen 2, the kernels before and after in one process) `max` of
+    /// rows of 128-32000 ran 1.13-1.22x as fast, and `argmax` of rows of
+    /// 1000-32000 1.07-1.17x.
     #[inline(always)]
     fn is_nan(self, a: Self::V) -> Self::M {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(&v3) = (&self.0 as &dyn core::any::Any).downcast_ref::<pulp::x86::V3>() {
+            // `Self::M` is V3's `m32x8` here, so the downcast succeeds.
+            let m = v3.is_nan_f32x8(bytemuck::cast(a));
+            if let Some(&m) = (&m as &dyn core::any::Any).downcast_ref::<Self::M>() {
+                return m;
+            }
+        }
         self.0.not_m32s(self.0.equal_f32s(a, a))
     }
     #[inline(always)]
@@ -208,6 +229,22 @@ impl<S: Simd> Lanes for Pulp<S> {
     #[inline(always)]
     fn any(self, m: Self::M) -> bool {
         self.0.first_true_m32s(m) < Self::N
+    }
+    /// On AVX2 a `vmovmskps` and a bit count, not pulp's lane-by-lane loop;
+    /// on AVX-512 the trailing zeros of the bit mask (pulp 0.22's
+    /// `first_true_m32s` takes its leading zeros, not the first lane).
+    #[inline(always)]
+    fn first_true(self, m: Self::M) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(&v3) = (&self.0 as &dyn core::any::Any).downcast_ref::<pulp::x86::V3>() {
+            let bits = v3.avx._mm256_movemask_ps(bytemuck::cast(m)) as u32;
+            return (bits | 1 << 8).trailing_zeros() as usize;
+        }
+        if core::mem::size_of::<Self::M>() == 2 {
+            let bits = u32::from(bytemuck::cast::<Self::M, u16>(m));
+            return (bits | 1 << 16).trailing_zeros() as usize;
+        }
+        self.0.first_true_m32s(m)
     }
     #[inline(always)]
     fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V {
@@ -415,6 +452,15 @@ impl Lanes for Wide {
     fn any(self, m: Self::M) -> bool {
         m.any()
     }
+    /// Lane by lane: `to_bitmask` (two `movmskps` on SSE2) ran 0.96-0.99x
+    /// as fast in `argmax` of rows of 128 and 512 (Zen 2).
+    #[inline(always)]
+    fn first_true(self, m: Self::M) -> usize {
+        m.to_array()
+            .iter()
+            .position(|v| v.to_bits() != 0)
+            .unwrap_or(8)
+    }
     #[inline(always)]
     fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V {
         wide::Select::select(m, a, b)
@@ -517,6 +563,10 @@ impl Lanes for One {
     #[inline(always)]
     fn any(self, m: bool) -> bool {
         m
+    }
+    #[inline(always)]
+    fn first_true(self, m: bool) -> usize {
+        usize::from(!m)
     }
     #[inline(always)]
     fn select(self, m: bool, a: f32, b: f32) -> f32 {

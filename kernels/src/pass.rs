@@ -440,7 +440,7 @@ fn store4<L: Lanes>(l: L, q: &mut [f32], v: [L::V; 4], stream: bool) {
 /// Prefetches the lines `ahead` elements past the group of four vectors
 /// `q` (one `prefetch` per 64-byte line); nothing when `ahead` is 0.
 #[inline(always)]
-fn prefetch4<L: Lanes>(l: L, q: &[f32], ahead: usize) {
+pub(crate) fn prefetch4<L: Lanes>(l: L, q: &[f32], ahead: usize) {
     if ahead > 0 {
         // 16 floats a line. `wrapping_add`: the address may lie past the
         // slice (a prefetch reads nothing).
