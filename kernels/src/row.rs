@@ -382,11 +382,13 @@ fn step_best<L: Lanes>(l: L, best: &mut L::V, at: &mut L::V, nan: &mut L::M, q: 
 /// Indices are held as f32, exact for a row of at most a block.
 ///
 /// Against a max pass and a search, AVX2 (Zen 2), the kernels before and
-/// after in one process, median of 31, in cache: rows of 128 1.45-1.55x as
-/// fast, 256 1.48, 512 1.56-1.60; from memory (16384 rows, 5-14 sets in
-/// turn) 1.02-1.05. Beyond a block it loses (earlier build, throwaway
-/// switch): 640 1.11, 1024 0.98, 2048 0.90, 4096 0.81. On Portable (SSE2,
-/// `select` is three instructions) it ran 0.59-0.75x as fast at 128-512.
+/// after in one process, median of 31, two builds of that program (the old
+/// kernel ran 15-20% faster in the second): in cache, rows of 128
+/// 1.24-1.55x as fast, 256 1.30-1.48, 512 1.42-1.60; from memory (16384
+/// rows, 5-14 sets in turn) 1.01-1.14. Beyond a block it lost (a throwaway
+/// switch, an earlier build): 640 1.11, 1024 0.98, 2048 0.90, 4096 0.81.
+/// On Portable (SSE2, `select` is three instructions) it ran 0.59-0.75x as
+/// fast at 128-512.
 #[inline(always)]
 fn argmax_one_pass<L: Lanes>(l: L, x: &[f32], ahead: usize) -> Option<usize> {
     let ninf = l.splat(f32::NEG_INFINITY);
