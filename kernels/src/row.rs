@@ -382,8 +382,8 @@ fn step_best<L: Lanes>(l: L, best: &mut L::V, at: &mut L::V, nan: &mut L::M, q: 
 /// Indices are held as f32, exact for a row of at most a block.
 ///
 /// Against a max pass and a search, AVX2 (Zen 2), the kernels before and
-/// after in one process, median of 31, two builds of that program (the old
-/// kernel ran 15-20% faster in the second): in cache, rows of 128
+/// after in one process, median of 21-31, two builds of that program
+/// (the old kernel ran 15-20% faster in the second): in cache, rows of 128
 /// 1.24-1.55x as fast, 256 1.30-1.48, 512 1.42-1.60; from memory (16384
 /// rows, 5-14 sets in turn) 1.01-1.14. Beyond a block it lost (a throwaway
 /// switch, an earlier build): 640 1.11, 1024 0.98, 2048 0.90, 4096 0.81.
