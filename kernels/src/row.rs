@@ -256,9 +256,10 @@ impl<L: Lanes> Alongside<L> for () {
 /// Max is exact, so the result is the same bits as `softmax_max`.
 ///
 /// A block at a time, not a vector or four at a time inside the `exp` loop
-/// (as `NextSegmentMax` does for the long rows), though a C model of rows
-/// of 128 had the four-vector form 0.85-0.88 of this one's time: in the
-/// crate it did not gain. AVX2 (Zen 3), the kernels before and after in one
+/// (as `NextSegmentMax` does for the long rows), though a C model of 256
+/// rows of 128 (gcc, a two-vector `exp` loop) ran with the max inside the
+/// loop in 0.87-0.88 of the time: in the crate it did not gain. AVX2
+/// (Zen 3), the kernels before and after in one
 /// process, rounds in turn, median of 31 (11 from memory), time after /
 /// before. One vector at a time (`NextSegmentMax` itself), one run:
 /// softmax 256 x 128 1.03, 64 x 512 1.03, 32 x 256 1.04, log-softmax
