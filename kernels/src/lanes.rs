@@ -28,9 +28,13 @@ pub(crate) trait Lanes: Copy {
     /// pairs rather than all four together (`exp::exp_nonpositive_n`): the
     /// same bits, fewer registers live at once (see there).
     const EXP_IN_PAIRS: bool = false;
-    /// Whether the `exp` pass over rows from memory prefetches
-    /// `row::PREFETCH_AHEAD` elements ahead (see there).
+    /// Whether the `exp` pass over long rows from memory (`row::one_read`)
+    /// prefetches `row::PREFETCH_AHEAD` elements ahead (see there).
     const PREFETCH_FROM_MEMORY: bool = false;
+    /// The same for the rows shorter than `row::ONE_READ_MIN` in a call
+    /// taken to come from memory, and argmax's max pass there (see
+    /// `row::FROM_MEMORY_MIN`).
+    const PREFETCH_SHORT_ROWS: bool = false;
     /// Whether `argmax` of a row of at most a block takes one pass that
     /// keeps each lane's index (`row::argmax_one_pass`) rather than a max
     /// pass and a search: measured per level (see there).
@@ -127,8 +131,10 @@ impl<S: Simd> Lanes for Pulp<S> {
     // NEON (4) does not, unmeasured on hardware.
     const FUSE_MAX_IN_CACHE: bool = S::F32_LANES == 16;
     const FUSE_MAX_FROM_MEMORY: bool = S::F32_LANES == 8;
-    // Measured on AVX2 only: long rows on Zen 3, shorter ones on Zen 2.
-    const PREFETCH_FROM_MEMORY: bool = S::F32_LANES == 8;
+    // Long rows: AVX2 (Zen 3) and AVX-512 (Zen 4). Shorter ones: AVX2
+    // (Zen 2); on AVX-512 (Zen 4) rows of 128 lost (`row::prefetch_rows_ahead`).
+    const PREFETCH_FROM_MEMORY: bool = S::F32_LANES >= 8;
+    const PREFETCH_SHORT_ROWS: bool = S::F32_LANES == 8;
     // AVX2 only: its 16 registers cannot hold four vectors' `exp` steps
     // and the constants; measured there (Zen 2), see `row::exp_below4`.
     // AVX-512 takes `native_exp_nonpositive` one vector at a time anyway.
@@ -322,14 +328,19 @@ impl<S: Simd> Lanes for Pulp<S> {
             }
         }
     }
-    /// `prefetcht0` through pulp's safe wrapper, on AVX2 (the one level
-    /// that asks for it, `PREFETCH_FROM_MEMORY`).
+    /// `prefetcht0` through pulp's safe wrapper, on AVX2 and AVX-512 (the
+    /// levels that ask for it, `PREFETCH_FROM_MEMORY`); nothing elsewhere.
     #[inline(always)]
     fn prefetch(self, p: *const f32) {
         #[cfg(target_arch = "x86_64")]
-        if let Some(&v3) = (&self.0 as &dyn core::any::Any).downcast_ref::<pulp::x86::V3>() {
+        {
             use core::arch::x86_64::_MM_HINT_T0;
-            v3.sse._mm_prefetch::<_MM_HINT_T0>(p.cast());
+            let token = &self.0 as &dyn core::any::Any;
+            if let Some(&v3) = token.downcast_ref::<pulp::x86::V3>() {
+                v3.sse._mm_prefetch::<_MM_HINT_T0>(p.cast());
+            } else if let Some(&v4) = token.downcast_ref::<pulp::x86::V4>() {
+                v4.sse._mm_prefetch::<_MM_HINT_T0>(p.cast());
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = p;

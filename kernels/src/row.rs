@@ -559,7 +559,7 @@ pub(crate) trait RowKind {
     /// doing `along` after every block; returns the sum of
     /// `exp((x - max) / t)`. `from_memory`: the rows are taken to come
     /// from memory (`FROM_MEMORY_MIN`), and the pass prefetches the rows
-    /// ahead (`prefetch_ahead`).
+    /// ahead (`prefetch_rows_ahead`).
     fn first<L: Lanes, A: Alongside<L>>(
         l: L,
         io: InOut<'_>,
@@ -621,7 +621,7 @@ impl RowKind for SoftmaxRow {
     ) -> f64 {
         // Two instances, so that the loop in cache tests no distance.
         if from_memory {
-            let ahead = prefetch_ahead::<L>(false);
+            let ahead = prefetch_rows_ahead::<L>();
             exp_sub_store_sum_along::<L, A, false>(l, io, max, inv_t, along, ahead)
         } else {
             exp_sub_store_sum_along::<L, A, false>(l, io, max, inv_t, along, 0)
@@ -699,7 +699,7 @@ impl RowKind for LogSoftmaxRow {
         // but `y`'s lines are fetched for writing here, behind the `exp`
         // work, instead of in the last pass (see `FROM_MEMORY_MIN`).
         // Separate instances, so that the loop in cache tests no distance.
-        let ahead = prefetch_ahead::<L>(false);
+        let ahead = prefetch_rows_ahead::<L>();
         match io {
             InOut::Split(..) if from_memory => {
                 exp_sub_store_sum_along::<L, A, true>(l, io, max, inv_t, along, ahead)
@@ -1176,9 +1176,42 @@ const PREFETCH_AHEAD: usize = 4096;
 /// not by its arithmetic. In place (the `map` and `fold1_along` loops over `x`
 /// itself), the same three matrices, with / without, median of 11, two runs:
 /// one thread 0.73-0.80, two threads 0.69-0.86.
+///
+/// AVX-512 (Zen 4, family 25 model 17), out of place: bench binaries without
+/// and with in turn (`softmax-bench --levels avx512,avx2 --out-of-place-only`,
+/// the avx2 rows, the same code in both, as the in-run control), avx512 time
+/// over avx2 time, median of 5 rounds, without -> with, 1 and 2 threads,
+/// softmax and log-softmax: 256 x 32000 1.14-1.23 -> 0.79-0.89, 64 x 128256
+/// 0.89-1.11 -> 0.76-0.84, 4096 x 4096 1.11-1.26 -> 0.85-0.96; time over the
+/// copy's with 2 threads 1.53-1.94 -> 1.10-1.31. A second set of 5 rounds,
+/// both with the `exp` of `exp_nonpositive_avx512`: 256 x 32000 1.12-1.27 ->
+/// 0.82-0.89. In place, two rounds, avx512 time over avx2 time: one thread
+/// 0.58-0.95 -> 0.76-0.94, two threads 0.73-1.08 -> 0.65-1.02. (Before this, `prefetch` did
+/// nothing at AVX-512, so an earlier trial on Zen 5 that only set the flag
+/// measured the same code twice.)
 #[inline(always)]
 const fn prefetch_ahead<L: Lanes>(in_cache: bool) -> usize {
     if !in_cache && L::PREFETCH_FROM_MEMORY {
+        PREFETCH_AHEAD
+    } else {
+        0
+    }
+}
+
+/// What the `exp` pass of rows shorter than `ONE_READ_MIN`, and argmax's max
+/// pass, prefetch ahead in calls taken to come from memory
+/// (`FROM_MEMORY_MIN`): `PREFETCH_AHEAD` on a level that asks for it
+/// (`Lanes::PREFETCH_SHORT_ROWS`), else nothing. Its measurements on AVX2
+/// are at `FROM_MEMORY_MIN` and `argmax_rows`. On AVX-512 (Zen 4, bench
+/// binaries in turn as for `prefetch_ahead`, median of 5, avx512 time over
+/// avx2 time, without -> with) it lost on rows of a block or less
+/// (`pipelined_rows`): 16384 x 128 one thread 0.71-0.76 -> 0.81-0.86, two
+/// 0.82-0.85 -> 0.82-0.88; it won on 1024 x 2048 (0.81-0.92 -> 0.69-0.85)
+/// and was within noise on 4096 x 512 and 2048 x 1000. Off there for now: a
+/// split at `block_len` is the lead.
+#[inline(always)]
+const fn prefetch_rows_ahead<L: Lanes>() -> usize {
+    if L::PREFETCH_SHORT_ROWS {
         PREFETCH_AHEAD
     } else {
         0
@@ -1610,7 +1643,7 @@ const GROUP_REFS: usize = GROUP_ELEMENTS / SEGMENT + GROUP_ELEMENTS / ONE_READ_M
 /// a bit:
 ///
 /// - **Prefetch.** The `exp` pass prefetches `PREFETCH_AHEAD` elements ahead
-///   (`prefetch_ahead`), on the levels that ask for it: the rows after this
+///   (`prefetch_rows_ahead`), on the levels that ask for it: the rows after this
 ///   one, which the max pass reads next. Without it that max pass waited on
 ///   memory with no work to hide behind it (the hardware prefetcher falls
 ///   behind the `exp` work, as for the long rows). AVX2 (Zen 2), with and
@@ -1876,7 +1909,7 @@ pub(crate) fn log_softmax_rows<L: Lanes>(l: L, r: Rows<'_>, inv_t: Option<f32>) 
 
 /// `out[i] = argmax(row i)` for the `out.len()` rows of `cols` at `stride`.
 /// From memory (`FROM_MEMORY_MIN`), the max pass prefetches the rows ahead
-/// (`prefetch_ahead`), as softmax's `exp` pass does: the second pass, which
+/// (`prefetch_rows_ahead`), as softmax's `exp` pass does: the second pass, which
 /// finds the index in a block in L1, left the hardware prefetcher behind
 /// (0.74-0.84 of a plain per-row `max` over the same bytes for rows of
 /// 128-2048, 0.95 at 32000). AVX2 (Zen 2), in one process, the same rows in
@@ -1898,7 +1931,7 @@ pub(crate) fn argmax_rows<L: Lanes>(
 ) {
     // Two instances, so that the loop in cache tests no distance.
     if out.len() * cols >= FROM_MEMORY_MIN {
-        argmax_each_row(l, x, cols, stride, out, prefetch_ahead::<L>(false));
+        argmax_each_row(l, x, cols, stride, out, prefetch_rows_ahead::<L>());
     } else {
         argmax_each_row(l, x, cols, stride, out, 0);
     }
