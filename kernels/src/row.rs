@@ -1186,9 +1186,9 @@ const PREFETCH_AHEAD: usize = 4096;
 /// copy's with 2 threads 1.53-1.94 -> 1.10-1.31. A second set of 5 rounds,
 /// both with the `exp` of `exp_nonpositive_avx512`: 256 x 32000 1.12-1.27 ->
 /// 0.82-0.89. In place, two rounds, avx512 time over avx2 time: one thread
-/// 0.58-0.95 -> 0.76-0.94, two threads 0.73-1.08 -> 0.65-1.02. (Before this, `prefetch` did
-/// nothing at AVX-512, so an earlier trial on Zen 5 that only set the flag
-/// measured the same code twice.)
+/// 0.58-0.95 -> 0.76-0.94, two threads 0.73-1.08 -> 0.65-1.02. (Before this,
+/// `prefetch` did nothing at AVX-512, so an earlier trial on Zen 5 that only
+/// set the flag measured the same code twice.)
 #[inline(always)]
 const fn prefetch_ahead<L: Lanes>(in_cache: bool) -> usize {
     if !in_cache && L::PREFETCH_FROM_MEMORY {
