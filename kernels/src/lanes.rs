@@ -29,12 +29,17 @@ pub(crate) trait Lanes: Copy {
     /// same bits, fewer registers live at once (see there).
     const EXP_IN_PAIRS: bool = false;
     /// Whether the `exp` pass over long rows from memory (`row::one_read`)
-    /// prefetches `row::PREFETCH_AHEAD` elements ahead (see there).
+    /// prefetches `PREFETCH_AHEAD` elements ahead (see `row::prefetch_ahead`),
+    /// and so does the one over rows longer than a block in a call taken to
+    /// come from memory (`row::prefetch_rows_ahead`).
     const PREFETCH_FROM_MEMORY: bool = false;
-    /// The same for the rows shorter than `row::ONE_READ_MIN` in a call
-    /// taken to come from memory, and argmax's max pass there (see
-    /// `row::FROM_MEMORY_MIN`).
+    /// The same for rows of at most a block in a call taken to come from
+    /// memory, and argmax's max pass there at any row length (see
+    /// `row::FROM_MEMORY_MIN` and `row::argmax_rows`).
     const PREFETCH_SHORT_ROWS: bool = false;
+    /// How far ahead (elements) the loops that prefetch do: measured per
+    /// level (see `row::prefetch_ahead`).
+    const PREFETCH_AHEAD: usize = 4096;
     /// Whether `argmax` of a row of at most a block takes one pass that
     /// keeps each lane's index (`row::argmax_one_pass`) rather than a max
     /// pass and a search: measured per level (see there).
@@ -131,10 +136,13 @@ impl<S: Simd> Lanes for Pulp<S> {
     // NEON (4) does not, unmeasured on hardware.
     const FUSE_MAX_IN_CACHE: bool = S::F32_LANES == 16;
     const FUSE_MAX_FROM_MEMORY: bool = S::F32_LANES == 8;
-    // Long rows: AVX2 (Zen 3) and AVX-512 (Zen 4). Shorter ones: AVX2
-    // (Zen 2); on AVX-512 (Zen 4) rows of 128 lost (`row::prefetch_rows_ahead`).
+    // Rows longer than a block: AVX2 (Zen 3) and AVX-512 (Zen 4). Rows of
+    // a block or less: AVX2 (Zen 2); on AVX-512 (Zen 4) rows of 128 lost
+    // (`row::prefetch_rows_ahead`). 16 KB ahead at AVX2 (Zen 3), 8 KB at
+    // AVX-512 (Zen 4): `row::prefetch_ahead`.
     const PREFETCH_FROM_MEMORY: bool = S::F32_LANES >= 8;
     const PREFETCH_SHORT_ROWS: bool = S::F32_LANES == 8;
+    const PREFETCH_AHEAD: usize = if S::F32_LANES == 16 { 2048 } else { 4096 };
     // AVX2 only: its 16 registers cannot hold four vectors' `exp` steps
     // and the constants; measured there (Zen 2), see `row::exp_below4`.
     // AVX-512 takes `native_exp_nonpositive` one vector at a time anyway.

@@ -621,7 +621,7 @@ impl RowKind for SoftmaxRow {
     ) -> f64 {
         // Two instances, so that the loop in cache tests no distance.
         if from_memory {
-            let ahead = prefetch_rows_ahead::<L>();
+            let ahead = prefetch_rows_ahead::<L>(io.len());
             exp_sub_store_sum_along::<L, A, false>(l, io, max, inv_t, along, ahead)
         } else {
             exp_sub_store_sum_along::<L, A, false>(l, io, max, inv_t, along, 0)
@@ -699,7 +699,7 @@ impl RowKind for LogSoftmaxRow {
         // but `y`'s lines are fetched for writing here, behind the `exp`
         // work, instead of in the last pass (see `FROM_MEMORY_MIN`).
         // Separate instances, so that the loop in cache tests no distance.
-        let ahead = prefetch_rows_ahead::<L>();
+        let ahead = prefetch_rows_ahead::<L>(io.len());
         match io {
             InOut::Split(..) if from_memory => {
                 exp_sub_store_sum_along::<L, A, true>(l, io, max, inv_t, along, ahead)
@@ -1155,26 +1155,22 @@ const fn fuse_next_max<L: Lanes>(in_cache: bool) -> bool {
     }
 }
 
-/// How far ahead (elements) the `exp` loops and argmax's max pass prefetch
-/// `x`, where they do (`prefetch_ahead`): 16 KB, four segments of a long row
-/// (`one_read`), or the next rows of shorter ones (`FROM_MEMORY_MIN`,
-/// `argmax_rows`).
-const PREFETCH_AHEAD: usize = 4096;
-
 /// What the `exp` loops prefetch ahead (`Map::prefetch_ahead`):
-/// `PREFETCH_AHEAD` for rows from memory on a level that asks for it
-/// (`Lanes::PREFETCH_FROM_MEMORY`), else nothing. The bits are the same either
-/// way. For the rows shorter than `ONE_READ_MIN`, see `FROM_MEMORY_MIN`. For
-/// `one_read`, measured on AVX2 (Zen 3), where the `exp` work leaves the
-/// hardware prefetcher behind: without and with, in one process, 1 and 2
-/// threads, median of 11 rounds, time with / without: 256 x 32000, 64 x 128256
-/// and 4096 x 4096, softmax and log-softmax, 0.87-0.98. The distance, against
-/// the kernels before the four-vector loops (which did not change matrices):
-/// 512 ahead 0.89-1.09, 2048 0.87-0.98, 4096 0.89-0.99, 8192 0.83-0.98, none
-/// 0.96-1.07. The in-cache `exp` speedup of the four-vector loops did not move
-/// these matrices; this did: they are bound by how busy the loop keeps memory,
-/// not by its arithmetic. In place (the `map` and `fold1_along` loops over `x`
-/// itself), the same three matrices, with / without, median of 11, two runs:
+/// `Lanes::PREFETCH_AHEAD` elements of `x` for rows from memory on a level that
+/// asks for it (`Lanes::PREFETCH_FROM_MEMORY`), else nothing: at AVX2 4096 (16
+/// KB, four segments of a long row), at AVX-512 2048 (8 KB). The bits are the
+/// same either way. For the rows shorter than `ONE_READ_MIN`, see
+/// `FROM_MEMORY_MIN`. For `one_read`, measured on AVX2 (Zen 3), where the `exp`
+/// work leaves the hardware prefetcher behind: without and with, in one
+/// process, 1 and 2 threads, median of 11 rounds, time with / without: 256 x
+/// 32000, 64 x 128256 and 4096 x 4096, softmax and log-softmax, 0.87-0.98. The
+/// distance, against the kernels before the four-vector loops (which did not
+/// change matrices): 512 ahead 0.89-1.09, 2048 0.87-0.98, 4096 0.89-0.99, 8192
+/// 0.83-0.98, none 0.96-1.07. The in-cache `exp` speedup of the four-vector
+/// loops did not move these matrices; this did: they are bound by how busy the
+/// loop keeps memory, not by its arithmetic. In place (the `map` and
+/// `fold1_along` loops over `x` itself), the same three matrices, with /
+/// without, median of 11, two runs:
 /// one thread 0.73-0.80, two threads 0.69-0.86.
 ///
 /// AVX-512 (Zen 4, family 25 model 17), out of place: bench binaries without
@@ -1188,34 +1184,48 @@ const PREFETCH_AHEAD: usize = 4096;
 /// 0.82-0.89. In place, two rounds, avx512 time over avx2 time: one thread
 /// 0.58-0.95 -> 0.76-0.94, two threads 0.73-1.08 -> 0.65-1.02. (Before this,
 /// `prefetch` did nothing at AVX-512, so an earlier trial on Zen 5 that only
-/// set the flag measured the same code twice.)
+/// set the flag measured the same code twice.) The distance at AVX-512, the
+/// same way (7 rounds, after the change at `prefetch_rows_ahead`), 4096 ->
+/// 2048: 1024 x 2048 0.70-0.83 -> 0.70-0.76, 2048 x 1500 0.81-0.96 ->
+/// 0.78-0.82, 256 x 32000 0.81-0.92 -> 0.75-0.86, 4096 x 4096 0.88-1.02 ->
+/// 0.77-0.95, 64 x 128256 0.75-0.88 -> 0.75-0.82 (medians, over 1 and 2
+/// threads x softmax and log-softmax; better in 16 of the 20, worse in 3, by
+/// up to 0.06). A second run, 4 rounds, in place and out of place: in place
+/// better in 12 of the 16, worse in 2 (1024 x 2048 one thread, 0.70-0.73 ->
+/// 0.81-0.85); out of place better in 9, worse in 7, by up to 0.08. 1024
+/// was worse than 2048 on 256 x 32000 and 4096 x 4096 (0.89-1.04), and 8192
+/// (5 rounds) no better than 4096. The copy ratios did not move beyond the
+/// noise: the matrices stay 1.1-1.4 x the copy with two threads here.
 #[inline(always)]
 const fn prefetch_ahead<L: Lanes>(in_cache: bool) -> usize {
     if !in_cache && L::PREFETCH_FROM_MEMORY {
-        PREFETCH_AHEAD
+        L::PREFETCH_AHEAD
     } else {
         0
     }
 }
 
-/// What the `exp` pass of rows shorter than `ONE_READ_MIN`, and argmax's max
-/// pass, prefetch ahead in calls taken to come from memory
-/// (`FROM_MEMORY_MIN`): `PREFETCH_AHEAD` on a level that asks for it
-/// (`Lanes::PREFETCH_SHORT_ROWS`), else nothing. Its measurements on AVX2
-/// are at `FROM_MEMORY_MIN` and `argmax_rows`. On AVX-512 (Zen 4, bench
+/// What the `exp` pass of rows of `cols` shorter than `ONE_READ_MIN`
+/// prefetches ahead in calls taken to come from memory
+/// (`FROM_MEMORY_MIN`): `Lanes::PREFETCH_AHEAD` on a level that asks for it,
+/// else nothing. Rows longer than a block (`long_rows`, three passes) ask as
+/// the long rows do (`Lanes::PREFETCH_FROM_MEMORY`), rows of a block or less
+/// (`pipelined_rows`) by `Lanes::PREFETCH_SHORT_ROWS`. Its measurements on
+/// AVX2 are at `FROM_MEMORY_MIN` and `argmax_rows`. On AVX-512 (Zen 4, bench
 /// binaries in turn as for `prefetch_ahead`, median of 5, avx512 time over
-/// avx2 time, without -> with) it lost on rows of a block or less
-/// (`pipelined_rows`): 16384 x 128 one thread 0.71-0.76 -> 0.81-0.86, two
-/// 0.82-0.85 -> 0.82-0.88; it won on 1024 x 2048 (0.81-0.92 -> 0.69-0.85)
-/// and was within noise on 4096 x 512 and 2048 x 1000. Off there for now: a
-/// split at `block_len` is the lead.
+/// avx2 time, without -> with), rows of a block or less lost: 16384 x 128
+/// one thread 0.71-0.76 -> 0.81-0.86, two 0.82-0.85 -> 0.82-0.88, 4096 x 512
+/// and 2048 x 1000 within noise; rows above a block won: 1024 x 2048, one
+/// and two threads, softmax 1.01 -> 0.92 and 0.84 -> 0.78, log-softmax 0.91
+/// -> 0.77 and 0.78 -> 0.70 (a second set: 0.81-0.92 -> 0.69-0.85).
 #[inline(always)]
-const fn prefetch_rows_ahead<L: Lanes>() -> usize {
-    if L::PREFETCH_SHORT_ROWS {
-        PREFETCH_AHEAD
+const fn prefetch_rows_ahead<L: Lanes>(cols: usize) -> usize {
+    let wanted = if cols > block_len::<L>() {
+        L::PREFETCH_FROM_MEMORY
     } else {
-        0
-    }
+        L::PREFETCH_SHORT_ROWS
+    };
+    if wanted { L::PREFETCH_AHEAD } else { 0 }
 }
 
 /// What a segment subtracts below a running max `m`: `m`, or 0 while every
@@ -1642,22 +1652,21 @@ const GROUP_REFS: usize = GROUP_ELEMENTS / SEGMENT + GROUP_ELEMENTS / ONE_READ_M
 /// own prefetch.) From memory, two things change, neither of which changes
 /// a bit:
 ///
-/// - **Prefetch.** The `exp` pass prefetches `PREFETCH_AHEAD` elements ahead
-///   (`prefetch_rows_ahead`), on the levels that ask for it: the rows after this
-///   one, which the max pass reads next. Without it that max pass waited on
-///   memory with no work to hide behind it (the hardware prefetcher falls
-///   behind the `exp` work, as for the long rows). AVX2 (Zen 2), with and
+/// - **Prefetch.** The `exp` pass prefetches `Lanes::PREFETCH_AHEAD` elements
+///   ahead (`prefetch_rows_ahead`), on the levels that ask for it: the rows
+///   after this one, which the max pass reads next. Without it that max pass
+///   waited on memory with no work to hide behind it (the hardware prefetcher
+///   falls behind the `exp` work, as for the long rows). AVX2 (Zen 2), with and
 ///   without in one process, rounds in turn with the copy of the same bytes,
 ///   median of 7-9, 8 sets of the matrix in turn (96 MB, so each call reads
 ///   from memory), el/ns with / without: one thread, softmax and log-softmax,
-///   16384 x 128 1.25 and 1.17, 4096 x 512 1.53 and 1.53, 2048 x 1024 1.53
-///   and 1.58, 1024 x 3000 1.39 and 1.40, 300 x 4095 1.32 and 1.40 (with,
-///   0.81-0.95 of the copy's el/ns; without, 0.59-0.71); two threads
-///   16384 x 128 1.20 and 1.18, 4096 x 512 1.26 and 1.32, 1024 x 2048 1.22
-///   and 1.31; in place, one thread, 16384 x 128 1.22 and 1.20, 1024 x 2048
-///   1.68 and 1.65. In cache, one set, median of 21-31: 2^15 elements
-///   (256 x 128, 64 x 512, 16 x 2048) 0.96-0.98, 2^16 0.98-1.01, 2^17
-///   0.99-1.20, 2^18-2^20 (in L3) 1.01-1.14.
+///   16384 x 128 1.25 and 1.17, 4096 x 512 1.53 and 1.53, 2048 x 1024 1.53 and
+///   1.58, 1024 x 3000 1.39 and 1.40, 300 x 4095 1.32 and 1.40 (with, 0.81-0.95
+///   of the copy's el/ns; without, 0.59-0.71); two threads 16384 x 128 1.20 and
+///   1.18, 4096 x 512 1.26 and 1.32, 1024 x 2048 1.22 and 1.31; in place, one
+///   thread, 16384 x 128 1.22 and 1.20, 1024 x 2048 1.68 and 1.65. In cache,
+///   one set, median of 21-31: 2^15 elements (256 x 128, 64 x 512, 16 x 2048)
+///   0.96-0.98, 2^16 0.98-1.01, 2^17 0.99-1.20, 2^18-2^20 (in L3) 1.01-1.14.
 /// - **Log-softmax's copy.** Out of place, its `exp` pass stores `x` into
 ///   `y` and its last pass works on `y` in place (`RowKind::first`), as
 ///   the long rows do unless they stream (`max_exp_sum`): `y`'s lines are
@@ -1908,19 +1917,26 @@ pub(crate) fn log_softmax_rows<L: Lanes>(l: L, r: Rows<'_>, inv_t: Option<f32>) 
 }
 
 /// `out[i] = argmax(row i)` for the `out.len()` rows of `cols` at `stride`.
-/// From memory (`FROM_MEMORY_MIN`), the max pass prefetches the rows ahead
-/// (`prefetch_rows_ahead`), as softmax's `exp` pass does: the second pass, which
-/// finds the index in a block in L1, left the hardware prefetcher behind
-/// (0.74-0.84 of a plain per-row `max` over the same bytes for rows of
-/// 128-2048, 0.95 at 32000). AVX2 (Zen 2), in one process, the same rows in
-/// calls of at least and of under 2^15 elements, 5-14 sets of the matrix
-/// in turn (96 MB or more, so each call reads from memory), median of 9,
-/// el/ns with / without: one thread 16384 x 128 1.55, 4096 x 512 1.24,
-/// 1024 x 2048 1.25, 512 x 4096 1.12, 1024 x 8192 1.08-1.09,
-/// 512 x 16384 1.08, 256 x 32000 0.97-1.01; two threads 1.42, 1.20, 1.15,
-/// 1.09, 1.06-1.07, 1.02-1.04, 0.96-1.01. In cache, one set, median of 31:
-/// 2^15 elements (256 x 128, 64 x 512, 16 x 2048) 0.95-1.05, 2^17
-/// (1024 x 128, 256 x 512) 0.98-1.05.
+/// From memory (`FROM_MEMORY_MIN`), the max pass prefetches the rows ahead on
+/// the levels that ask for it (`Lanes::PREFETCH_SHORT_ROWS`), as softmax's
+/// `exp` pass does for short rows: the second pass, which finds the index in a
+/// block in L1, left the hardware prefetcher behind (0.74-0.84 of a plain
+/// per-row `max` over the same bytes for rows of 128-2048, 0.95 at 32000). AVX2
+/// (Zen 2), in one process, the same rows in calls of at least and of under
+/// 2^15 elements, 5-14 sets of the matrix in turn (96 MB or more, so each call
+/// reads from memory), median of 9, el/ns with / without: one thread 16384 x
+/// 128 1.55, 4096 x 512 1.24, 1024 x 2048 1.25, 512 x 4096 1.12, 1024 x 8192
+/// 1.08-1.09, 512 x 16384 1.08, 256 x 32000 0.97-1.01; two threads 1.42, 1.20,
+/// 1.15, 1.09, 1.06-1.07, 1.02-1.04, 0.96-1.01. In cache, one set, median of
+/// 31: 2^15 elements (256 x 128, 64 x 512, 16 x 2048) 0.95-1.05, 2^17 (1024 x
+/// 128, 256 x 512) 0.98-1.05. At AVX-512 (Zen 4) it does not prefetch, at any
+/// row length: with the prefetch for rows above a block (as
+/// `prefetch_rows_ahead` has for softmax, 2048 ahead), a throwaway program over
+/// 96 MB or more of the matrix in turn, two builds in turn, 7 rounds, avx512
+/// time over avx2 time, median, without -> with, one and two threads: 1024 x
+/// 2048 0.81 -> 1.03 and 0.89 -> 1.19, 512 x 4096 0.88 -> 1.02 and 0.99 ->
+/// 1.24, 256 x 32000 1.00 -> 1.12 and 0.98 -> 1.10 (rows of a block or less,
+/// the same code in both, moved by up to 0.2: noisy).
 #[inline(always)]
 pub(crate) fn argmax_rows<L: Lanes>(
     l: L,
@@ -1929,9 +1945,10 @@ pub(crate) fn argmax_rows<L: Lanes>(
     stride: usize,
     out: &mut [usize],
 ) {
-    // Two instances, so that the loop in cache tests no distance.
-    if out.len() * cols >= FROM_MEMORY_MIN {
-        argmax_each_row(l, x, cols, stride, out, prefetch_rows_ahead::<L>());
+    // Two instances, so that the loop in cache tests no distance. Rows of
+    // any length as short rows (`Lanes::PREFETCH_SHORT_ROWS`), see above.
+    if out.len() * cols >= FROM_MEMORY_MIN && L::PREFETCH_SHORT_ROWS {
+        argmax_each_row(l, x, cols, stride, out, L::PREFETCH_AHEAD);
     } else {
         argmax_each_row(l, x, cols, stride, out, 0);
     }
