@@ -71,7 +71,9 @@ softmax_simd_status softmax_simd_argmax(const float *x, size_t n, size_t *index)
 
 /* rows x cols, row-major: input row i at x + i * x_stride, output row i at
    y + i * y_stride; the softmax of x / temperature (1.0 for plain softmax).
-   Rows run in parallel on the library's thread pool. */
+   Rows run in parallel on the library's thread pool; a call of up to
+   2^18 elements (argmax: 2^19) runs on the calling thread, where
+   handing it to the pool would cost more than it saves. */
 softmax_simd_status softmax_simd_softmax_rows(const float *x, size_t x_stride, float *y,
                                               size_t y_stride, size_t rows, size_t cols,
                                               float temperature);

@@ -141,9 +141,50 @@ impl Batch {
     }
 }
 
-/// Below this many elements a batch runs on the calling thread: waking
-/// workers costs more than it saves.
+/// Up to this many elements a batch runs on the calling thread when that
+/// thread is one of a pool's workers: waking the others costs more than it
+/// saves.
 pub(crate) const SEQUENTIAL_MAX: usize = 1 << 15;
+
+/// `SEQUENTIAL_MAX` for softmax and log-softmax called from a thread
+/// outside any pool (the C ABI, a program's main thread). Such a call hands
+/// its work to the pool and sleeps until a worker wakes it: 5-30 us more
+/// than the same call on a worker (AVX-512, Zen 5 2-core KVM, global pool
+/// of 2). Time from outside over the same call in a 1-thread pool (each a
+/// median of 3 or 5 rounds), softmax / log-softmax: 2^17 elements (32 x
+/// 4096, 128 x 1024, 1 x 2^17) 1.4-2.3 / 1.0-1.9 in three runs; 2^18 (64 x
+/// 4096, 256 x 1024, 1024 x 256, 1 x 2^18) 0.7-1.5 / 0.7-1.6, median
+/// 1.06 / 0.95, in five; 3 x 2^17 (96 x 4096, 384 x 1024, 1536 x 256,
+/// 1 x 3 x 2^17) 0.7-1.3 / 0.6-1.2, median 0.86 / 0.83, in five; 2^19
+/// (128 x 4096, 512 x 1024, 2048 x 256, 1 x 2^19) 0.6-1.1 / 0.7-1.0 and
+/// 2^20 (256 x 4096, 1024 x 1024) 0.6-0.8 / 0.6-0.8 in three. Measured on 2
+/// cores only; with more, going parallel pays sooner.
+pub(crate) const OUTSIDE_SEQUENTIAL_MAX: usize = 1 << 18;
+
+/// `OUTSIDE_SEQUENTIAL_MAX` for argmax, which reads 2-3 times as fast.
+/// Measured as above, five runs at 2^19 elements (128 x 4096, 512 x 1024,
+/// 2048 x 256) 0.7-1.4, three at 3 x 2^18 (192 x 4096, 768 x 1024, 3072 x
+/// 256) 0.6-0.9 and 2^20 (256 x 4096, 1024 x 1024, 4096 x 256) 0.6-1.0.
+pub(crate) const ARGMAX_OUTSIDE_SEQUENTIAL_MAX: usize = 1 << 19;
+
+/// How many threads a batch of `elements` takes: 1 up to `SEQUENTIAL_MAX` on
+/// a pool's worker and up to `outside_max` on any other thread, else the
+/// current pool's. Small work first: `current_num_threads` outside a pool
+/// starts the global one (threads and allocations) if nothing has yet.
+fn threads_for(elements: usize, outside_max: usize) -> usize {
+    let on_worker = rayon::current_thread_index().is_some();
+    let max = if on_worker {
+        SEQUENTIAL_MAX
+    } else {
+        outside_max
+    };
+    if elements <= max {
+        1
+    } else {
+        rayon::current_num_threads()
+    }
+}
+
 /// Each task gets at least this many elements (many small rows per task).
 /// The kernels take a call this large to read from memory
 /// (`FROM_MEMORY_MIN` in `softmax_simd_kernels`: the `exp` pass of short
@@ -153,7 +194,8 @@ pub(crate) const TASK_MIN: usize = 1 << 15;
 /// boundaries) when there are fewer rows than threads: 1.5 chunks. Measured
 /// on 2 cores, one row, best of 300, 2 threads over 1: 65536 (one chunk)
 /// 0.84-1.00x, 98304 1.48x, 131072 1.66-1.74x, 2^20 1.91x; so a 128256-entry
-/// vocabulary row splits.
+/// vocabulary row splits (on a pool's worker; from other threads only
+/// above `OUTSIDE_SEQUENTIAL_MAX`).
 pub(crate) const SPLIT_MIN: usize = 3 * CHUNK / 2;
 
 /// From this many elements up, a log-softmax batch's long rows write their
@@ -272,20 +314,25 @@ pub(crate) fn run(level: Level, op: Op, io: InOut<'_>, b: &Batch) {
     }
     let inv_t = b.inv_t();
     let (xs, ys) = (b.x_stride, b.y_stride);
-    if rows == 1 && (cols < SPLIT_MIN || rayon::current_num_threads() == 1) {
+    if rows == 1 && cols < SPLIT_MIN {
         // One row not to be split: the one-row kernel, nothing else (the
         // batched API then costs what the one-row function does, and runs
         // the same loop).
         op.row(level, first_row(io, cols), inv_t);
         return;
     }
-    if rows * cols <= SEQUENTIAL_MAX {
-        op.rows(level, Rows::new(io, rows, cols, xs, ys), inv_t);
+    let stream = rows * cols >= op.stream_min();
+    let threads = threads_for(rows * cols, OUTSIDE_SEQUENTIAL_MAX);
+    if threads == 1 {
+        if rows == 1 {
+            op.row(level, first_row(io, cols), inv_t);
+        } else {
+            let rows = Rows::new(io, rows, cols, xs, ys).stream_output(stream);
+            op.rows(level, rows, inv_t);
+        }
         return;
     }
-    let threads = rayon::current_num_threads();
-    let stream = rows * cols >= op.stream_min();
-    if threads > 1 && cols >= SPLIT_MIN && rows < threads {
+    if cols >= SPLIT_MIN && rows < threads {
         let mut all = Rows::new(io, rows, cols, xs, ys);
         // One entry into the pool for both passes of every row: called from
         // outside the pool, each parallel call hands its work over and
@@ -297,12 +344,6 @@ pub(crate) fn run(level: Level, op: Op, io: InOut<'_>, b: &Batch) {
                 split_row(level, op, all.row(i), inv_t);
             }
         });
-    } else if threads == 1 {
-        op.rows(
-            level,
-            Rows::new(io, rows, cols, xs, ys).stream_output(stream),
-            inv_t,
-        );
     } else {
         let streams = output_streams(stream, &io, cols);
         let per_task = rows_per_task(rows, cols, threads, streams);
@@ -390,12 +431,10 @@ pub(crate) fn argmax(level: Level, x: &[f32], b: &Batch, out: &mut [usize]) {
     if rows == 0 {
         return;
     }
-    // Small work first: `current_num_threads` outside a pool starts the
-    // global one (threads and allocations) if nothing has yet.
-    let threads = if rows == 1 || rows * cols <= SEQUENTIAL_MAX {
+    let threads = if rows == 1 {
         1
     } else {
-        rayon::current_num_threads()
+        threads_for(rows * cols, ARGMAX_OUTSIDE_SEQUENTIAL_MAX)
     };
     if threads == 1 {
         level.argmax_rows(x, cols, xs, out);

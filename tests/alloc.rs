@@ -141,5 +141,22 @@ fn batches_allocate_nothing_once_a_thread_has_its_scratch() {
             k.argmax_batch(&x[..8192], &small, &mut out[..8]).unwrap();
         });
         assert_eq!(n, 0, "{isa:?}: an 8 x 1024 batch on the calling thread");
+        // Called from outside any pool, batches of up to 2^18 elements
+        // (argmax 2^19) stay on the calling thread too: one row of 2^18 is
+        // not split, 256 x 1024 not grouped. Starting the pool would
+        // allocate here. First this thread's scratch, for rows of 2^18.
+        let (one, grid) = (Batch::new(1, 1 << 18), Batch::new(256, 1024));
+        let (n1, n2) = (1 << 18, 256 * 1024);
+        k.softmax(&x[..n1], &mut y[..n1]).unwrap();
+        let mut indices = vec![0usize; 512];
+        let n = allocations(|| {
+            for (b, n) in [(&one, n1), (&grid, n2)] {
+                k.softmax_batch(&x[..n], &mut y[..n], b).unwrap();
+                k.log_softmax_batch_in_place(&mut y[..n], b).unwrap();
+            }
+            k.argmax_batch(&x[..1 << 19], &Batch::new(512, 1024), &mut indices)
+                .unwrap();
+        });
+        assert_eq!(n, 0, "{isa:?}: batches up to 2^18 from outside a pool");
     }
 }

@@ -14,7 +14,9 @@ fn pool(threads: usize) -> rayon::ThreadPool {
 }
 
 /// Shapes that take every path: sequential, grouped rows, one huge row
-/// split across threads (>= 2^17 columns, fewer rows than threads).
+/// split across threads (>= 98304 columns, fewer rows than threads); from
+/// outside a pool, where calls of up to 2^18 elements (argmax 2^19)
+/// stay on the calling thread, both sides of those limits.
 fn shapes() -> Vec<(usize, usize)> {
     let mut s = vec![
         (1, 1),
@@ -29,7 +31,14 @@ fn shapes() -> Vec<(usize, usize)> {
         (2, 40_000),
     ];
     if !emulated() {
-        s.extend([(1, 300_000), (3, 140_000), (9000, 5)]);
+        s.extend([
+            (1, 300_000),
+            (3, 140_000),
+            (9000, 5),
+            (1, 200_000),
+            (1500, 256),
+            (2100, 256),
+        ]);
     }
     s
 }
