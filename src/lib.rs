@@ -42,8 +42,9 @@
 //!   needed, grown to the largest need seen and kept for the thread's life:
 //!   `n.div_ceil(1024)` floats for rows of `n`, plus `n` when they stream
 //!   (1 MiB a thread for streamed rows of 262144).
-//! - One row split across threads (see "Threads") collects a max and a sum per 65536 entries, and softmax one
-//!   f32 per 1024 entries, for the call only.
+//! - One row split across threads (see "Threads") collects a max and a
+//!   sum per 65536 entries, and softmax one f32 per 1024 entries, for the
+//!   call only.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
