@@ -1,8 +1,10 @@
 //! Matrices on rayon, at the detected level: softmax and log-softmax of
 //! the DESIGN.md workloads with 1 and 2 threads, next to a rayon-parallel
 //! copy of the same bytes in the same pool (the memory ceiling: one read and
-//! one write per element), all in one run, each timed inside its pool. Also a 1 x 1024 matrix through
-//! the batched API against the one-row function (the small-work overhead).
+//! one write per element), all in one run, each timed inside its pool. Also
+//! a 1 x 1024 matrix through the batched API against the one-row function
+//! (the small-work overhead), and batches called from outside any pool
+//! against the same in a 1- and a 2-thread pool.
 //! `cargo bench --bench rows [-- FILTER]`.
 
 mod common;
@@ -38,10 +40,7 @@ fn bench(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("rows/{rows}x{cols}"));
         g.throughput(Throughput::Elements(x.len() as u64));
         for threads in [1, 2] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = pool(threads);
             // The timing loop runs inside the pool, as an engine calls from
             // its own pool: no cross-thread hand-off per iteration.
             g.bench_function(BenchmarkId::new("softmax", threads), |b| {
@@ -70,6 +69,34 @@ fn bench(c: &mut Criterion) {
         b.iter(|| k.softmax_rows(black_box(&x), black_box(&mut *y), 1024))
     });
     g.finish();
+
+    // Calls from a thread outside any pool (a C caller, a main thread), into
+    // the global pool, against the same call inside a 1-thread and a
+    // 2-thread pool: what the hand-over to the pool costs, and where the
+    // calling thread keeps small batches (`batch::OUTSIDE_SEQUENTIAL_MAX`).
+    let (one, two) = (pool(1), pool(2));
+    for (rows, cols) in [(1, 128256), (64, 4096), (512, 1024)] {
+        let x = logits(rows * cols);
+        let mut y = vec![0.0f32; x.len()];
+        let mut g = c.benchmark_group(format!("outside/{rows}x{cols}"));
+        g.throughput(Throughput::Elements(x.len() as u64));
+        g.bench_function("global", |b| {
+            b.iter(|| k.softmax_rows(black_box(&x), black_box(&mut *y), cols))
+        });
+        for (name, p) in [("pool1", &one), ("pool2", &two)] {
+            g.bench_function(name, |b| {
+                p.install(|| b.iter(|| k.softmax_rows(black_box(&x), black_box(&mut *y), cols)))
+            });
+        }
+        g.finish();
+    }
+}
+
+fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
 }
 
 criterion_group! {
