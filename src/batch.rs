@@ -314,17 +314,17 @@ pub(crate) fn run(level: Level, op: Op, io: InOut<'_>, b: &Batch) {
     }
     let inv_t = b.inv_t();
     let (xs, ys) = (b.x_stride, b.y_stride);
-    if rows == 1 && cols < SPLIT_MIN {
-        // One row not to be split: the one-row kernel, nothing else (the
-        // batched API then costs what the one-row function does, and runs
-        // the same loop).
-        op.row(level, first_row(io, cols), inv_t);
-        return;
-    }
+    // One row too short to split asks nothing of rayon: the batched API
+    // then costs what the one-row function does.
+    let threads = if rows == 1 && cols < SPLIT_MIN {
+        1
+    } else {
+        threads_for(rows * cols, OUTSIDE_SEQUENTIAL_MAX)
+    };
     let stream = rows * cols >= op.stream_min();
-    let threads = threads_for(rows * cols, OUTSIDE_SEQUENTIAL_MAX);
     if threads == 1 {
         if rows == 1 {
+            // The one-row kernel, nothing else: the same loop.
             op.row(level, first_row(io, cols), inv_t);
         } else {
             let rows = Rows::new(io, rows, cols, xs, ys).stream_output(stream);
